@@ -1,0 +1,380 @@
+"""The operator CLI `o2r`. Commands write to the same database as the service, which picks the
+change up by itself (its dispatcher and clock loop read due work from the database)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.clock import SystemClock
+from bot.db import Database, Tx
+from config.settings import ConfigError, Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[Any]]
+COMMANDS: dict[str, Command] = {}
+
+
+class CliError(Exception):
+    pass
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+    return register
+
+
+def now() -> datetime:
+    return SystemClock().now()
+
+
+async def in_db(settings: Settings, fn: Callable[[Tx], Awaitable[Any]]) -> Any:
+    async with Database(settings.db_path, settings) as db:
+        return await db.write(fn)
+
+
+def emit(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print(text if text is not None else data)
+
+
+# Service ------------------------------------------------------------------------------------
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from bot.app import create_app
+
+    app = create_app(settings)
+    print(f"o2r on http://{host}:{port}  (mode {settings.mode};"
+          f" simulator {'on at /sim' if settings.simulator else 'off'})", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@command("serve")
+async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    if args.demo_if_unconfigured and not settings.has_provider:
+        await cmd_demo(args, settings)
+        return
+    _serve_later.append((settings, args.host, args.port))
+
+
+@command("demo")
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.demo import seed_demo
+
+    if settings.mode != "demo":
+        raise CliError("o2r demo runs only with O2R_MODE=demo (it adds invented people)")
+    if not settings.simulator:
+        settings = _replace(settings, simulator=True)
+    async with Database(settings.db_path, settings) as db:
+        created = await seed_demo(db, now())
+    print("demo caseload ready" + (" (created)" if created else " (already there)"))
+    _serve_later.append((settings, args.host, args.port))
+
+
+def _replace(settings: Settings, **changes: Any) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)
+
+
+_serve_later: list[tuple[Settings, str, int]] = []
+
+
+# People -------------------------------------------------------------------------------------
+
+@command("staff add")
+async def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.people import Contact, add_staff
+
+    password_hash = None
+    if args.username:
+        if not args.password_stdin:
+            raise CliError("--username needs --password-stdin (the password is read from stdin)")
+        from admin_web.passwords import hash_password
+
+        password = sys.stdin.readline().rstrip("\r\n")
+        password_hash = hash_password(password)
+    staff_id: int = await in_db(settings, lambda tx: add_staff(
+        tx, now(), name=args.name, role=args.role,
+        contact=Contact(args.phone, args.telegram_chat_id), username=args.username,
+        password_hash=password_hash))
+    emit(args, {"id": staff_id}, str(staff_id))
+    return staff_id
+
+
+@command("client add")
+async def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.people import Contact, add_client
+
+    async def work(tx: Tx) -> int:
+        client_id = await add_client(
+            tx, now(), ref=args.ref, first_name=args.first_name, officer_id=args.officer,
+            contact=Contact(args.phone, args.telegram_chat_id), language=args.language,
+            stage=args.stage, consented=args.consented, area=args.area,
+            referral_source=args.referral_source)
+        from bot.conversation import after_client_added
+
+        await after_client_added(tx, now(), client_id)
+        return client_id
+
+    client_id: int = await in_db(settings, work)
+    emit(args, {"id": client_id}, str(client_id))
+    return client_id
+
+
+@command("client link-code")
+async def cmd_link_code(args: argparse.Namespace, settings: Settings) -> str:
+    from bot.identities import LINK_CODE_TTL, new_link_code
+    from bot.people import client_id_by_ref
+
+    async def work(tx: Tx) -> str:
+        cid = await client_id_by_ref(tx, args.ref)
+        return await new_link_code(tx, now(), client_id=cid)
+
+    code: str = await in_db(settings, work)
+    hours = int(LINK_CODE_TTL.total_seconds() // 3600)
+    emit(args, {"code": code, "expires_in_hours": hours},
+         f"{code}\n(single use, expires in {hours} hours: the client sends /start {code}"
+         " to the bot on Telegram)")
+    return code
+
+
+@command("send")
+async def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.conversation import officer_message
+    from bot.people import client_id_by_ref
+
+    async def work(tx: Tx) -> int:
+        cid = await client_id_by_ref(tx, args.client)
+        return await officer_message(tx, now(), cid, args.text, actor="cli")
+
+    row: int = await in_db(settings, work)
+    emit(args, {"outbox_id": row}, f"queued as outbox row {row}")
+    return row
+
+
+@command("backup")
+async def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    target = Path(args.path)
+    if await asyncio.to_thread(target.exists):
+        raise CliError(f"{target} exists; choose a new file")
+    async with Database(settings.db_path, settings) as db:
+        await db.backup(target)
+    emit(args, {"backup": str(target)}, f"backup written to {target}")
+
+
+@command("telegram set-webhook")
+async def cmd_set_webhook(args: argparse.Namespace, settings: Settings) -> None:
+    if not settings.telegram_enabled:
+        raise CliError("O2R_TELEGRAM_TOKEN is not set")
+    from bot.channels.telegram import make_bot
+
+    bot = make_bot(settings)
+    url = settings.public("/webhooks/telegram")
+    async with bot:
+        await bot.set_webhook(url=url, secret_token=settings.telegram_webhook_secret,
+                              allowed_updates=["message", "callback_query", "my_chat_member"])
+    emit(args, {"webhook": url}, f"webhook set to {url}")
+
+
+# Escalations ----------------------------------------------------------------------------------
+
+@command("escalations list")
+async def cmd_escalations_list(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
+    async with Database(settings.db_path, settings) as db:
+        rows = await db.all(
+            "SELECT e.id, e.severity, e.status, e.reason, e.level, c.ref, c.first_name,"
+            " e.officer_id, e.created_at, e.acknowledged_at, e.acknowledged_by, e.resolved_at,"
+            " e.outcome FROM escalations e JOIN clients c ON c.id = e.client_id"
+            + (" WHERE e.status <> 'resolved'" if args.open else "")
+            + " ORDER BY CASE e.severity WHEN 'RED' THEN 0 WHEN 'AMBER' THEN 1 ELSE 2 END,"
+            " e.created_at")
+    data = [dict(r) for r in rows]
+    emit(args, data, "\n".join(
+        f"#{r['id']} {r['severity']:<7} {r['status']:<12} {r['ref']} {r['first_name']}:"
+        f" {r['reason']} ({r['created_at'][:16]})" for r in data) or "no escalations")
+    return data
+
+
+@command("escalation ack")
+async def cmd_escalation_ack(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.escalation import acknowledge
+
+    done = await in_db(settings, lambda tx: acknowledge(tx, now(), args.id, args.staff, "cli"))
+    emit(args, {"acknowledged": done},
+         "acknowledged" if done else "already acknowledged or resolved")
+
+
+@command("escalation resolve")
+async def cmd_escalation_resolve(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.escalation import resolve
+
+    await in_db(settings, lambda tx: resolve(tx, now(), args.id, args.staff, args.outcome,
+                                             args.note))
+    emit(args, {"resolved": args.id}, f"escalation {args.id} resolved")
+
+
+@command("staff availability")
+async def cmd_staff_availability(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.rota import set_availability
+
+    await in_db(settings, lambda tx: set_availability(tx, now(), args.staff_id,
+                                                      args.state == "on", args.reason, "cli"))
+    emit(args, {"staff": args.staff_id, "available": args.state == "on"},
+         f"staff {args.staff_id} is now {'available' if args.state == 'on' else 'unavailable'}")
+
+
+@command("rota add")
+async def cmd_rota_add(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.rota import add_duty, parse_local
+
+    rota_id: int = await in_db(settings, lambda tx: add_duty(
+        tx, now(), args.staff, args.duty, parse_local(args.start, settings.timezone),
+        parse_local(args.end, settings.timezone), "cli"))
+    emit(args, {"id": rota_id}, str(rota_id))
+    return rota_id
+
+
+@command("client discharge")
+async def cmd_client_discharge(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.escalation import discharge
+    from bot.people import client_id_by_ref
+
+    async def work(tx: Tx) -> None:
+        await discharge(tx, now(), await client_id_by_ref(tx, args.ref), args.reason, "cli")
+
+    await in_db(settings, work)
+    emit(args, {"discharged": args.ref, "reason": args.reason},
+         f"{args.ref}: discharge ({args.reason}) recorded; 28-day heightened window started")
+
+
+def _escalation_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentParser],
+                        staff: Any, client: Any) -> None:
+    escs = add("escalations", "escalations").add_subparsers(dest="sub", required=True)
+    el = escs.add_parser("list", help="list escalations, most urgent first")
+    el.add_argument("--open", action="store_true", help="only those not resolved")
+    el.add_argument("--json", action="store_true")
+    esc = add("escalation", "act on one escalation").add_subparsers(dest="sub", required=True)
+    ea = esc.add_parser("ack", help="acknowledge")
+    ea.add_argument("id", type=int)
+    ea.add_argument("--staff", type=int, required=True)
+    ea.add_argument("--json", action="store_true")
+    er = esc.add_parser("resolve", help="resolve with an outcome")
+    er.add_argument("id", type=int)
+    er.add_argument("--staff", type=int, required=True)
+    er.add_argument("--outcome", required=True)
+    er.add_argument("--note")
+    er.add_argument("--json", action="store_true")
+    sv = staff.add_parser("availability", help="mark a staff member available or not")
+    sv.add_argument("staff_id", type=int)
+    sv.add_argument("state", choices=("on", "off"))
+    sv.add_argument("--reason", help="leave, sickness, off shift")
+    sv.add_argument("--json", action="store_true")
+    rota = add("rota", "duty rota").add_subparsers(dest="sub", required=True)
+    ra = rota.add_parser("add", help="put someone on duty for a period (local times)")
+    ra.add_argument("--staff", type=int, required=True)
+    ra.add_argument("--duty", choices=("duty_officer", "duty_supervisor"), default="duty_officer")
+    ra.add_argument("--from", dest="start", required=True, help="e.g. 2026-12-01T18:00")
+    ra.add_argument("--to", dest="end", required=True)
+    ra.add_argument("--json", action="store_true")
+    cd = client.add_parser("discharge", help="record leaving rehab or custody")
+    cd.add_argument("ref")
+    cd.add_argument("--reason", required=True, choices=("early", "completed", "custody-release"))
+    cd.add_argument("--json", action="store_true")
+
+
+# Parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="o2r", description="o2r operator commands")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_text)
+        sp.add_argument("--json", action="store_true", help="print JSON")
+        return sp
+
+    for name, help_text in (("serve", "run the service"),
+                            ("demo", "invented caseload + simulator, then serve")):
+        sp = add(name, help_text)
+        sp.add_argument("--host", default="127.0.0.1")
+        sp.add_argument("--port", type=int, default=8000)
+        if name == "serve":
+            sp.add_argument("--demo-if-unconfigured", action="store_true",
+                            help="with no provider credentials, run the demo instead")
+
+    staff = add("staff", "staff accounts").add_subparsers(dest="sub", required=True)
+    sa = staff.add_parser("add", help="add a staff member; prints the id")
+    sa.add_argument("--name", required=True)
+    sa.add_argument("--role", required=True, choices=("officer", "supervisor", "admin", "mentor"))
+    sa.add_argument("--phone")
+    sa.add_argument("--telegram-chat-id")
+    sa.add_argument("--username")
+    sa.add_argument("--password-stdin", action="store_true")
+    sa.add_argument("--json", action="store_true")
+
+    client = add("client", "clients").add_subparsers(dest="sub", required=True)
+    ca = client.add_parser("add", help="add a client; prints the id")
+    ca.add_argument("--ref", required=True)
+    ca.add_argument("--first-name", required=True)
+    ca.add_argument("--officer", required=True, type=int, help="staff id of the officer")
+    ca.add_argument("--phone")
+    ca.add_argument("--telegram-chat-id")
+    ca.add_argument("--language", default="en_GB")
+    ca.add_argument("--stage", default="referral")
+    ca.add_argument("--area")
+    ca.add_argument("--referral-source")
+    ca.add_argument("--consented", action="store_true",
+                    help="the officer recorded consent in person")
+    ca.add_argument("--json", action="store_true")
+    cl = client.add_parser("link-code", help="one-time code to link a Telegram chat")
+    cl.add_argument("ref")
+    cl.add_argument("--json", action="store_true")
+
+    se = add("send", "send an officer's own message to a client")
+    se.add_argument("--client", required=True)
+    se.add_argument("text")
+
+    bk = add("backup", "online backup of the database")
+    bk.add_argument("path")
+
+    tg = add("telegram", "Telegram setup").add_subparsers(dest="sub", required=True)
+    sw = tg.add_parser("set-webhook", help="register the webhook with its secret")
+    sw.add_argument("--json", action="store_true")
+
+    _escalation_parsers(sub, add, staff, client)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    name = args.cmd + (f" {args.sub}" if getattr(args, "sub", None) else "")
+    try:
+        settings = load_settings()
+        asyncio.run(COMMANDS[name](args, settings))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (CliError, ValueError, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for settings, host, port in _serve_later:
+        _serve(settings, host, port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Clocks and timestamp encoding. Code that schedules takes a Clock so tests and the demo can move time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ShiftedClock:
+    """Real time plus an offset that can be moved forward: the simulator's 'skip ahead' and tests."""
+
+    def __init__(self, offset: timedelta = timedelta(0), base: Clock | None = None) -> None:
+        self.offset = offset
+        self._base = base or SystemClock()
+
+    def now(self) -> datetime:
+        return self._base.now() + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        if delta < timedelta(0):
+            raise ValueError("time only moves forward")
+        self.offset += delta
+
+
+class FixedClock:
+    """A clock that stands still until told to move."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FixedClock needs an aware datetime")
+        self._at = at.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def advance(self, delta: timedelta) -> None:
+        self._at += delta
+
+    def set(self, at: datetime) -> None:
+        self._at = at.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """UTC with fixed width, so stored timestamps sort as text in SQLite and PostgreSQL alike."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware one")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)

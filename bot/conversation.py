@@ -1,0 +1,443 @@
+"""Where the pure flow engine meets the database: load a session, step it, apply its effects.
+
+Everything here runs inside the caller's transaction, so a step's answers, scores, findings,
+timers, outbox rows and new session state commit together or not at all. One client's messages
+are handled strictly in order because every write goes through the single writer, in arrival
+order, and the database allows one active session per client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import timers
+from bot.audit import audit
+from bot.clock import iso, parse_iso
+from bot.db import Tx
+from bot.findings import raise_finding
+from bot.identities import Identity
+from bot.inbound import StoredInbound
+from bot.messaging import ClientInfo, client_identity, client_params, load_client, say
+from bot.outbox import PRIORITY_ESCALATION, PRIORITY_SAFETY, enqueue
+from bot.phones import mask_phone
+from bot.texts import render
+from flows import engine, registry
+from flows.client import ClientView, History
+from flows.crisis import crisis_params as _crisis_params
+from flows.effects import (
+    CancelTimers,
+    FlowEnded,
+    RaiseFinding,
+    SaveAnswer,
+    SaveScore,
+    Say,
+    SetTimer,
+    Step,
+    UpdateClient,
+)
+from flows.intents import Intent, classify
+from flows.model import Flow
+from flows.session import Expire, Reply, Reprompt, SessionState
+
+log = logging.getLogger(__name__)
+
+ONBOARDING = "onboarding_consent"
+CLIENT_FIELDS = {"preferred_channel", "checkin_time", "language", "discreet", "codeword"}
+
+
+def crisis_params() -> dict[str, str]:
+    return _crisis_params()
+
+
+def view(client: ClientInfo, now: datetime) -> ClientView:
+    heightened = bool(client.heightened_until and parse_iso(client.heightened_until) > now)
+    return ClientView(first_name=client.first_name, language=client.language,
+                      discreet=client.discreet, in_heightened_window=heightened,
+                      codeword=client.codeword, consented=client.consented,
+                      officer_first_name=client.officer_first_name)
+
+
+async def history(tx: Tx, client_id: int, now: datetime, before_session: int | None) -> History:
+    """Earlier answers for the within-person risk rules (not those of the running session)."""
+    week_ago = iso(now - timedelta(days=7))
+    skip = before_session or -1
+
+    async def values(question: str, since: str) -> list[Any]:
+        rows = await tx.all(
+            "SELECT value FROM answers WHERE client_id = ? AND question_key = ? AND at >= ?"
+            " AND status = 'answered' AND COALESCE(session_id, -1) <> ? ORDER BY at",
+            (client_id, question, since, skip))
+        return [json.loads(r[0]) for r in rows if r[0] is not None]
+
+    cravings = [v for v in await values("craving_24h", week_ago) if isinstance(v, int)]
+    happy = [v for v in await values("ons_happy", week_ago) if isinstance(v, int)]
+    yesterday = iso(now - timedelta(days=2))
+    anxious = await values("ons_anxious", yesterday)
+    last_use = await tx.value(
+        "SELECT MAX(at) FROM answers WHERE client_id = ? AND question_key = 'used_since_last'"
+        " AND value = 'true'", (client_id,))
+    phq4 = await tx.one(
+        "SELECT detail FROM scores WHERE client_id = ? AND scale_id = 'phq4'"
+        " AND COALESCE(session_id, -1) <> ? ORDER BY at DESC LIMIT 1", (client_id, skip))
+    subs = json.loads(phq4[0]).get("subscales", {}) if phq4 else {}
+    users = await values("time_with_users", week_ago)
+    return History(
+        craving_last_7_days=tuple(cravings),
+        ons_happy_last_7_days=tuple(happy),
+        previous_ons_anxious=anxious[-1] if anxious else None,
+        last_use_at=parse_iso(last_use) if last_use else None,
+        last_phq4_anxiety=subs.get("anxiety"),
+        last_phq4_depression=subs.get("depression"),
+        recent_time_with_users=users[-1] if users else None,
+    )
+
+
+async def active_session(tx: Tx, client_id: int) -> tuple[int, SessionState, Flow] | None:
+    row = await tx.one("SELECT id, state FROM flow_sessions WHERE client_id = ?"
+                       " AND status = 'active'", (client_id,))
+    if row is None:
+        return None
+    session = SessionState.from_json(row[1])
+    return row[0], session, registry.get(session.flow_id, session.flow_version)
+
+
+async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step: Step, *,
+                identity: Identity | None = None, inbound_id: int | None = None) -> None:
+    """Apply a step's effects in order, then store the new session state (or close it)."""
+    ident = identity or await client_identity(tx, client)
+    discreet = client.discreet
+    ended: str | None = None
+    for effect in step.effects:
+        if isinstance(effect, Say):
+            if ident is None:
+                continue  # no way to reach them; the answers and findings still stand
+            text = render(effect.message_key, {**_params(client), **effect.params},
+                          locale=client.language, discreet=effect.discreet or discreet)
+            await enqueue(tx, now, ident, text, message_key=effect.message_key,
+                          safety=effect.safety,
+                          priority=PRIORITY_SAFETY if effect.safety else 0,
+                          cause=f"flow:{session_id}")
+        elif isinstance(effect, SaveAnswer):
+            await tx.execute(
+                "INSERT INTO answers (client_id, session_id, flow_id, question_key, raw_text,"
+                " value, status, inbound_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (client.id, session_id, await _flow_id(tx, session_id), effect.question_key,
+                 effect.raw_text, None if effect.value is None else json.dumps(effect.value),
+                 effect.status, inbound_id, iso(now)))
+        elif isinstance(effect, SaveScore):
+            await tx.execute(
+                "INSERT INTO scores (client_id, session_id, scale_id, total, detail, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (client.id, session_id, effect.scale_id, effect.total,
+                 json.dumps({"subscales": dict(effect.subscales), "bands": dict(effect.bands),
+                             "flags": dict(effect.flags)}, sort_keys=True), iso(now)))
+        elif isinstance(effect, RaiseFinding):
+            detail = effect.detail + (" [safety follow-up]" if effect.safety_followup else "")
+            await raise_finding(tx, now, client.id, effect.severity, effect.reason,
+                                source="answer", detail=detail, session_id=session_id,
+                                inbound_id=inbound_id)
+        elif isinstance(effect, SetTimer):
+            await timers.schedule(tx, now, f"flow:{session_id}:{effect.timer}",
+                                  f"flow_{effect.timer}", effect.due_at, client_id=client.id,
+                                  payload={"session": session_id, "seq": effect.seq})
+        elif isinstance(effect, CancelTimers):
+            await timers.cancel(tx, now, f"flow:{session_id}:")
+        elif isinstance(effect, UpdateClient):
+            discreet = await _update_client(tx, now, client, effect, discreet)
+        elif isinstance(effect, FlowEnded):
+            ended = effect.outcome
+    if step.session is not None and ended is None:
+        await tx.execute("UPDATE flow_sessions SET state = ?, updated_at = ? WHERE id = ?",
+                         (step.session.to_json(), iso(now), session_id))
+    else:
+        status = {"escalated": "stopped"}.get(ended or "completed", ended or "completed")
+        await tx.execute(
+            "UPDATE flow_sessions SET status = ?, updated_at = ?, ended_at = ? WHERE id = ?",
+            (status, iso(now), iso(now), session_id))
+        await timers.cancel(tx, now, f"flow:{session_id}:")
+        if ended != "escalated":
+            await _start_next_waiting(tx, now, client.id)
+
+
+async def _flow_id(tx: Tx, session_id: int) -> str:
+    return str(await tx.value("SELECT flow_id FROM flow_sessions WHERE id = ?", (session_id,)))
+
+
+def _params(client: ClientInfo) -> dict[str, Any]:
+    return client_params(client)
+
+
+async def _update_client(tx: Tx, now: datetime, client: ClientInfo, effect: UpdateClient,
+                         discreet: bool) -> bool:
+    """Returns the discreet flag to use for the rest of this step's texts."""
+    if effect.field == "consent":
+        value = effect.value if isinstance(effect.value, Mapping) else {"given": effect.value}
+        given = bool(value.get("given"))
+        await tx.execute(
+            "UPDATE clients SET consent_at = ?, consent_wording = ?, consent_method = ?"
+            " WHERE id = ?",
+            (iso(now) if given else None, value.get("wording_version") if given else None,
+             "message" if given else None, client.id))
+        await audit(tx, now, f"client:{client.id}", "client.consent", "client", client.id,
+                    given=given, wording=value.get("wording_version"))
+        return discreet
+    if effect.field not in CLIENT_FIELDS:
+        raise ValueError(f"flows may not set client field {effect.field!r}")
+    value = effect.value
+    if effect.field == "discreet":
+        value = int(bool(value))
+        discreet = bool(value)
+    await tx.execute(f"UPDATE clients SET {effect.field} = ? WHERE id = ?", (value, client.id))
+    await audit(tx, now, f"client:{client.id}", "client.updated", "client", client.id,
+                field=effect.field)
+    return discreet
+
+
+# Starting flows ------------------------------------------------------------------------------
+
+async def start_flow(tx: Tx, now: datetime, client_id: int, flow_id: str, *,
+                     officer_started: bool = False, params: Mapping[str, Any] | None = None,
+                     cause: str | None = None) -> str:
+    """Start `flow_id` now, or queue it, or skip it, by priority. Returns what happened."""
+    flow = registry.latest(flow_id)
+    client = await load_client(tx, client_id)
+    if client is None:
+        raise LookupError(f"no client {client_id}")
+    if flow.requires_consent and not client.consented:
+        return "skipped: no consent"
+    active = await active_session(tx, client_id)
+    decision = engine.decide_start(active[1] if active else None, active[2] if active else None,
+                                   flow, officer_started)
+    if decision in ("wait", "skip"):
+        if decision == "wait":
+            await tx.execute(
+                "INSERT INTO flow_sessions (client_id, flow_id, flow_version, state, status,"
+                " officer_started, cause, started_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'waiting', ?, ?, ?, ?)",
+                (client_id, flow.id, flow.version, json.dumps(dict(params or {})),
+                 int(officer_started), cause, iso(now), iso(now)))
+        return decision
+    if decision == "replace" and active is not None:
+        sid, session, running = active
+        await apply(tx, now, client, sid, engine.end(running, session, now, "interrupted"))
+    return await _begin(tx, now, client, flow, officer_started, params, cause)
+
+
+async def _begin(tx: Tx, now: datetime, client: ClientInfo, flow: Flow, officer_started: bool,
+                 params: Mapping[str, Any] | None, cause: str | None) -> str:
+    session_id = await tx.execute(
+        "INSERT INTO flow_sessions (client_id, flow_id, flow_version, state, status,"
+        " officer_started, cause, started_at, updated_at) VALUES (?, ?, ?, '{}', 'active', ?, ?,"
+        " ?, ?)", (client.id, flow.id, flow.version, int(officer_started), cause, iso(now),
+                   iso(now)))
+    step = engine.start(flow, view(client, now), now, params=params,
+                        officer_started=officer_started,
+                        history=await history(tx, client.id, now, session_id))
+    await apply(tx, now, client, session_id, step)
+    return "started"
+
+
+async def _start_next_waiting(tx: Tx, now: datetime, client_id: int) -> None:
+    row = await tx.one("SELECT id, flow_id, officer_started, state, cause FROM flow_sessions"
+                       " WHERE client_id = ? AND status = 'waiting' ORDER BY id LIMIT 1",
+                       (client_id,))
+    if row is None:
+        return
+    await tx.execute("UPDATE flow_sessions SET status = 'skipped', ended_at = ? WHERE id = ?",
+                     (iso(now), row[0]))
+    await start_flow(tx, now, client_id, row[1], officer_started=bool(row[2]),
+                     params=json.loads(row[3] or "{}"), cause=row[4])
+
+
+async def after_client_added(tx: Tx, now: datetime, client_id: int) -> None:
+    """A client without recorded consent gets the onboarding flow, and nothing else, first."""
+    client = await load_client(tx, client_id)
+    if client and not client.consented and await client_identity(tx, client) is not None:
+        await start_flow(tx, now, client_id, ONBOARDING, cause="client_added")
+
+
+async def after_linked(tx: Tx, now: datetime, client_id: int) -> None:
+    if await active_session(tx, client_id) is None:
+        await after_client_added(tx, now, client_id)
+
+
+# Inbound from a client -------------------------------------------------------------------------
+
+async def client_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
+                       now: datetime) -> None:
+    active = await active_session(tx, client.id)
+    if active is not None:
+        sid, session, flow = active
+        step = engine.step(flow, session, Reply(stored.message.body), view(client, now), now,
+                           history=await history(tx, client.id, now, sid))
+        await apply(tx, now, client, sid, step, identity=ident, inbound_id=stored.id)
+        return
+    if not client.consented:
+        await start_flow(tx, now, client.id, ONBOARDING, cause=f"inbound:{stored.id}")
+        return
+    # Not an answer to anything: it is on the officer's timeline; tell the client so.
+    await say(tx, now, ident, "free_text.thanks", client=client, cause=f"inbound:{stored.id}")
+
+
+async def crisis(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
+                 now: datetime) -> None:
+    """Crisis words: the crisis text at once, the questionnaire stops, a RED finding."""
+    active = await active_session(tx, client.id)
+    found = classify(stored.message.body,
+                     safety_question_pending=bool(active and engine.safety_question_pending(
+                         active[2], active[1])))
+    assert found is not None and found.intent is Intent.CRISIS
+    # No more survey items after a RED: queued questionnaires are dropped, not just paused.
+    await tx.execute("UPDATE flow_sessions SET status = 'skipped', ended_at = ?"
+                     " WHERE client_id = ? AND status = 'waiting'", (iso(now), client.id))
+    step = engine.crisis(found, view(client, now), now,
+                         flow=active[2] if active else None, session=active[1] if active else None)
+    if active is not None:
+        await apply(tx, now, client, active[0], step, identity=ident, inbound_id=stored.id)
+    else:
+        await apply_loose(tx, now, client, step, ident, stored.id)
+
+
+async def apply_loose(tx: Tx, now: datetime, client: ClientInfo, step: Step, ident: Identity,
+                      inbound_id: int) -> None:
+    """Effects that come with no flow session (a crisis or call-me outside any flow)."""
+    for effect in step.effects:
+        if isinstance(effect, RaiseFinding):
+            await raise_finding(tx, now, client.id, effect.severity, effect.reason,
+                                source="answer", detail=effect.detail, inbound_id=inbound_id)
+        elif isinstance(effect, Say):
+            text = render(effect.message_key, {**_params(client), **effect.params},
+                          locale=client.language, discreet=effect.discreet or client.discreet)
+            await enqueue(tx, now, ident, text, message_key=effect.message_key,
+                          safety=effect.safety,
+                          priority=PRIORITY_SAFETY if effect.safety else 0,
+                          cause=f"inbound:{inbound_id}")
+
+
+async def is_safety_question_pending(tx: Tx, client_id: int) -> bool:
+    active = await active_session(tx, client_id)
+    return bool(active and engine.safety_question_pending(active[2], active[1]))
+
+
+async def callback_request(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
+                           now: datetime) -> None:
+    found = classify(stored.message.body)
+    assert found is not None
+    active = await active_session(tx, client.id)
+    step = engine.callback(found, view(client, now), session=active[1] if active else None)
+    if active is not None:
+        await apply(tx, now, client, active[0], step, identity=ident, inbound_id=stored.id)
+    else:
+        await apply_loose(tx, now, client, step, ident, stored.id)
+
+
+async def crisis_unmatched(tx: Tx, stored: StoredInbound, now: datetime) -> None:
+    """Crisis words from a number we do not know (often a client's new phone): the crisis
+    contacts to them, and an alert to the duty officer and supervisors to check who it is."""
+    msg = stored.message
+    nobody = Identity(None, msg.channel, msg.address, None, None, False)
+    await say(tx, now, nobody, "crisis.reply", crisis_params(), safety=True,
+              priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}")
+    from bot.escalation import duty
+
+    staff = {await duty(tx, now, "duty_officer")}
+    staff |= {r[0] for r in await tx.all(
+        "SELECT id FROM staff WHERE role = 'supervisor' AND active = 1")}
+    label = mask_phone(msg.address) if msg.channel == "sms" else f"{msg.channel} {msg.address}"
+    for staff_id in staff - {None}:
+        from bot.identities import identities_of
+
+        for target in (await identities_of(tx, staff_id=staff_id))[:1]:
+            await say(tx, now, target, "escalation.unmatched_crisis",
+                      {"from": label, "inbound": stored.id}, safety=True,
+                      priority=PRIORITY_ESCALATION, cause=f"inbound:{stored.id}")
+    await audit(tx, now, "system", "crisis.unmatched", "inbound", stored.id)
+
+
+# Timers -------------------------------------------------------------------------------------
+
+async def _timer_step(tx: Tx, timer: timers.Timer, now: datetime, event: Reprompt | Expire) -> str:
+    sid = int(timer.payload["session"])
+    row = await tx.one("SELECT client_id, state, status FROM flow_sessions WHERE id = ?", (sid,))
+    if row is None or row["status"] != "active":
+        return "stale"
+    session = SessionState.from_json(row["state"])
+    flow = registry.get(session.flow_id, session.flow_version)
+    client = await load_client(tx, row["client_id"])
+    assert client is not None
+    step = engine.step(flow, session, event, view(client, now), now,
+                       history=await history(tx, client.id, now, sid))
+    await apply(tx, now, client, sid, step)
+    return "stepped"
+
+
+@timers.handles("flow_reprompt")
+async def _reprompt(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    return await _timer_step(tx, timer, now, Reprompt(timer.payload.get("seq")))
+
+
+@timers.handles("flow_expire")
+async def _expire(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    return await _timer_step(tx, timer, now, Expire(timer.payload.get("seq")))
+
+
+# Staff --------------------------------------------------------------------------------------
+
+async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, actor: str) -> int:
+    """An officer's own words to a client, sent as written on the client's usual channel."""
+    text = text.strip()
+    if not text or len(text) > 1000:
+        raise ValueError("text: 1-1000 characters")
+    client = await load_client(tx, client_id)
+    if client is None:
+        raise LookupError(f"no client {client_id}")
+    ident = await client_identity(tx, client)
+    if ident is None:
+        raise ValueError("this client has no phone or Telegram linked")
+    row = await enqueue(tx, now, ident, text, message_key="officer.free_text",
+                        cause=f"officer:{actor}")
+    await audit(tx, now, actor, "client.message_sent", "client", client_id, outbox_id=row)
+    return int(row or 0)
+
+
+async def staff_message(tx: Tx, stored: StoredInbound, ident: Identity, now: datetime) -> str:
+    from bot import escalation
+
+    text = stored.message.body.strip()
+    words = text.split()
+    if text.lower().startswith("/open"):
+        await escalation.list_open_to(tx, now, ident)
+        return "processed"
+    if len(words) == 2 and words[0].lower() == "ack" and words[1].lstrip("#").isdigit():
+        esc_id = int(words[1].lstrip("#"))
+        try:
+            done = await escalation.acknowledge(tx, now, esc_id, ident.staff_id or 0, "sms")
+            await say(tx, now, ident, "escalation.sms_acked" if done
+                      else "escalation.button_already", {"id": esc_id})
+        except escalation.EscalationError:
+            await say(tx, now, ident, "escalation.sms_refused", {"id": esc_id})
+        return "processed"
+    await say(tx, now, ident, "help.staff")
+    return "processed"
+
+
+async def callback(tx: Tx, stored: StoredInbound, now: datetime) -> str:
+    """An inline button pressed in a private chat (escalation buttons)."""
+    from bot import escalation
+
+    ident = stored.identity
+    staff_id = ident.staff_id if ident else None
+    payload = stored.message.payload
+    chat = ident or Identity(None, stored.message.channel, stored.message.address, None, None,
+                             False)
+    return await escalation.button(tx, now, staff_id, stored.message.body,
+                                   payload.get("callback_id"), chat)
+
+
+async def group_message(tx: Tx, stored: StoredInbound, now: datetime) -> str:
+    """Messages in group chats are never a client's answers; aftercare groups use them."""
+    return "ignored"

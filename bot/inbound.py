@@ -1,0 +1,102 @@
+"""The inbound log: store a message (deduplicated on its provider id) and route it, in one commit.
+
+Storing and routing share one transaction, so the common case costs one fsync. Routing runs in a
+savepoint: if it fails, only its effects are undone, the message itself still commits as 'failed'
+and the retry sweep picks it up. Either way the webhook is answered only after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.clock import iso
+from bot.db import Database, Tx
+from bot.identities import Identity, find_identity
+
+log = logging.getLogger(__name__)
+
+RETRY_LIMIT = 3
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel: str
+    provider_id: str
+    address: str
+    body: str = ""
+    kind: str = "text"  # text | callback | member | other
+    private: bool = True  # Telegram group chats are never a client's answers
+    # Stored with the row; for Telegram it carries chat_type, so a retry knows a group message.
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredInbound:
+    id: int
+    message: InboundMessage
+    identity: Identity | None
+    received_at: datetime
+
+
+# The router: (tx, stored message, now) -> status word ('processed', 'unmatched', 'ignored').
+Router = Callable[[Tx, StoredInbound, datetime], Awaitable[str]]
+
+
+async def store_and_route(tx: Tx, msg: InboundMessage, now: datetime,
+                          route: Router) -> tuple[int, bool]:
+    """Returns (inbound id, fresh). A redelivery returns the first row's id and fresh=False."""
+    row_id = await tx.execute(
+        "INSERT INTO inbound (channel, provider_id, address, kind, body, payload, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, provider_id) DO NOTHING",
+        (msg.channel, msg.provider_id, msg.address, msg.kind, msg.body,
+         json.dumps(msg.payload, sort_keys=True) if msg.payload else None, iso(now)))
+    if not row_id:
+        existing = await tx.value("SELECT id FROM inbound WHERE channel = ? AND provider_id = ?",
+                                  (msg.channel, msg.provider_id))
+        return int(existing), False
+    identity = await find_identity(tx, msg.channel, msg.address)
+    if identity is not None:
+        await tx.execute(
+            "UPDATE inbound SET identity_id = ?, client_id = ?, staff_id = ? WHERE id = ?",
+            (identity.id, identity.client_id, identity.staff_id, row_id))
+    await _route(tx, StoredInbound(row_id, msg, identity, now), now, route)
+    return row_id, True
+
+
+async def _route(tx: Tx, stored: StoredInbound, now: datetime, route: Router) -> None:
+    try:
+        status = await tx.savepoint(lambda t: route(t, stored, now), "route")
+        await tx.execute(
+            "UPDATE inbound SET status = ?, processed_at = ?, attempts = attempts + 1,"
+            " error = NULL WHERE id = ?", (status, iso(now), stored.id))
+    except Exception as exc:
+        log.exception("routing inbound %s failed; kept for retry", stored.id)
+        await tx.execute(
+            "UPDATE inbound SET status = 'failed', attempts = attempts + 1, error = ? WHERE id = ?",
+            (f"{exc.__class__.__name__}: {exc}"[:500], stored.id))
+
+
+async def retry_failed(db: Database, now: datetime, route: Router) -> int:
+    """Route again the messages whose routing failed (after a fix or a transient error)."""
+    rows = await db.all(
+        "SELECT id FROM inbound WHERE status IN ('received', 'failed') AND attempts < ?"
+        " ORDER BY id LIMIT 100", (RETRY_LIMIT,))
+    for (inbound_id,) in rows:
+        async def again(tx: Tx, inbound_id: int = inbound_id) -> None:
+            r = await tx.one("SELECT * FROM inbound WHERE id = ? AND status IN ('received', 'failed')",
+                             (inbound_id,))
+            if r is None:
+                return
+            payload = json.loads(r["payload"]) if r["payload"] else {}
+            msg = InboundMessage(r["channel"], r["provider_id"], r["address"], r["body"], r["kind"],
+                                 private=payload.get("chat_type", "private") == "private",
+                                 payload=payload)
+            identity = await find_identity(tx, msg.channel, msg.address)
+            await _route(tx, StoredInbound(inbound_id, msg, identity, now), now, route)
+        await db.write(again)
+    return len(rows)

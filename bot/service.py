@@ -1,0 +1,121 @@
+"""The running service: database, channels, dispatcher and clock loop, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram import Bot
+
+from bot.channels.base import Sender
+from bot.channels.simulator import SimulatorSender
+from bot.clock import Clock, ShiftedClock, SystemClock
+from bot.db import Database
+from bot.dispatcher import Dispatcher
+from bot.inbound import InboundMessage, retry_failed, store_and_route
+from bot.router import route
+from bot.timers import tick
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 2.0
+
+
+class Service:
+    def __init__(self, settings: Settings, clock: Clock | None = None,
+                 tick_seconds: float = TICK_SECONDS) -> None:
+        self.settings = settings
+        # The demo can move time forward; production runs on the system clock.
+        self.clock: Clock = clock or (ShiftedClock() if settings.mode == "demo" else SystemClock())
+        self.db = Database(settings.db_path, settings)
+        self.bot: Bot | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.tick_seconds = tick_seconds
+        self.last_tick = 0.0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._tick_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await self.db.open()
+        senders: dict[str, Sender] = {}
+        if self.settings.simulator:
+            senders["sim"] = SimulatorSender()
+        if self.settings.twilio_enabled:
+            from bot.channels.twilio_sms import TwilioSender
+
+            senders["sms"] = TwilioSender(self.settings)
+        if self.settings.telegram_enabled:
+            from bot.channels.telegram import TelegramSender, make_bot
+
+            self.bot = make_bot(self.settings)
+            senders["telegram"] = TelegramSender(self.bot)
+        self.dispatcher = Dispatcher(self.db, senders, self.settings, self.clock)
+        self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
+        # APScheduler is only the clock: every few seconds it asks for due rows; no job store.
+        self.scheduler = AsyncIOScheduler()
+        self.scheduler.add_job(self.tick, "interval", seconds=self.tick_seconds,
+                               id="tick", max_instances=1, coalesce=True,
+                               misfire_grace_time=None)
+        self.scheduler.start()
+        await self.tick()
+        log.info("service started: channels %s, database %s", sorted(senders),
+                 self.settings.db_path)
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+            for sender in self.dispatcher.senders.values():
+                with contextlib.suppress(Exception):
+                    await sender.close()
+        await self.db.close()
+
+    async def receive(self, msg: InboundMessage) -> tuple[int, bool]:
+        """Store and route one inbound message; returns after the commit."""
+        result = await self.db.write(lambda tx: store_and_route(tx, msg, self.clock.now(), route))
+        self.wake()
+        return result
+
+    def wake(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+    async def tick(self) -> int:
+        """Run due timers and retry failed inbound routing; the scheduler calls this."""
+        async with self._tick_lock:
+            now = self.clock.now()
+            ran = await tick(self.db, now)
+            await retry_failed(self.db, now, route)
+            self.last_tick = time.monotonic()
+        if ran:
+            self.wake()
+        return ran
+
+    async def advance_clock(self, delta: timedelta) -> int:
+        """Demo and tests: move time forward and run whatever became due."""
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise RuntimeError("this clock cannot be moved")
+        advance(delta)
+        return await self.tick()
+
+    def health(self) -> dict[str, str]:
+        checks = {
+            "database": "ok" if self.db.is_open else "down",
+            "dispatcher": "ok" if self.dispatcher and self.dispatcher.healthy else "stalled",
+            "scheduler": "ok" if time.monotonic() - self.last_tick < max(30, 5 * self.tick_seconds)
+            else "stalled",
+        }
+        return checks

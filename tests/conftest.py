@@ -1,0 +1,163 @@
+"""Shared fixtures: the real app and libraries, wired to local fake providers over loopback."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from bot.app import create_app
+from bot.clock import FixedClock
+from bot.db import Tx
+from bot.service import Service
+from config.settings import Rate, Settings
+from tests.fakes import FakeTelegramApi, FakeTwilioApi
+from tests.fakes.telegram_api import make_callback_update, make_text_update
+
+PUBLIC_URL = "https://o2r.example.test"
+TWILIO_FROM = "+447700900001"
+TG_SECRET = "test-webhook-secret-0123456789"
+# A weekday morning in winter (GMT), well outside quiet hours.
+T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def test_settings(db_path: Path, twilio_url: str | None, telegram_url: str | None,
+                  **changes: Any) -> Settings:
+    from tests.fakes.telegram_api import DEFAULT_TOKEN
+    from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    base = Settings(
+        db_path=db_path, public_url=PUBLIC_URL, timezone="Europe/London", mode="production",
+        simulator=True, secret_key="x" * 40,
+        twilio_account_sid=DEFAULT_ACCOUNT_SID if twilio_url else None,
+        twilio_auth_token=DEFAULT_AUTH_TOKEN if twilio_url else None,
+        twilio_from=TWILIO_FROM if twilio_url else None,
+        twilio_api_url=twilio_url or "https://api.twilio.com",
+        telegram_token=DEFAULT_TOKEN if telegram_url else None,
+        telegram_webhook_secret=TG_SECRET if telegram_url else None,
+        telegram_api_url=(telegram_url + "/bot") if telegram_url else "https://api.telegram.org/bot",
+        telegram_rate=Rate(1000, 1), telegram_chat_rate=Rate(1000, 1), twilio_rate=Rate(1000, 1),
+        send_timeout=1.0, retry_base=0.05, retry_cap=0.2, max_attempts=5,
+    )
+    return replace(base, **changes)
+
+
+@dataclass
+class Harness:
+    app: Starlette
+    service: Service
+    client: httpx.AsyncClient
+    twilio: FakeTwilioApi
+    telegram: FakeTelegramApi
+    clock: FixedClock
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+
+    @property
+    def db(self):  # type: ignore[no-untyped-def]
+        return self.service.db
+
+    async def sms(self, sender: str, body: str, sid: str | None = None,
+                  signature: str | None = None, **extra: str) -> httpx.Response:
+        """POST a Twilio-signed inbound SMS to our webhook (signature overridable for tests)."""
+        params = {"MessageSid": sid or f"SM{next(self._ids):032d}", "AccountSid": "AC" + "0" * 32,
+                  "From": sender, "To": TWILIO_FROM, "Body": body, "NumMedia": "0", **extra}
+        url = PUBLIC_URL + "/webhooks/twilio/sms"
+        sig = self.twilio.signature(url, params) if signature is None else signature
+        headers = {"X-Twilio-Signature": sig} if sig else {}
+        return await self.client.post("/webhooks/twilio/sms", data=params, headers=headers)
+
+    async def tg(self, update: dict[str, Any], secret: str | None = TG_SECRET) -> httpx.Response:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        return await self.client.post("/webhooks/telegram", json=update, headers=headers)
+
+    async def tg_text(self, chat_id: int, text: str, update_id: int | None = None) -> httpx.Response:
+        return await self.tg(make_text_update(update_id or next(self._ids), chat_id, text))
+
+    async def tg_callback(self, chat_id: int, data: str, message_id: int,
+                          from_id: int | None = None) -> httpx.Response:
+        return await self.tg(make_callback_update(next(self._ids), chat_id, data, message_id,
+                                                  from_id=from_id))
+
+    async def settle(self) -> None:
+        """Let the dispatcher send everything that is due now."""
+        disp = self.service.dispatcher
+        assert disp is not None
+        for _ in range(50):
+            started = await disp.claim_and_start()
+            await disp.drain()
+            if not started:
+                due = await self.db.value(
+                    "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')"
+                    " AND next_attempt_at <= ?", (self.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),))
+                if not due:
+                    return
+
+    async def advance(self, delta: timedelta) -> int:
+        ran = await self.service.advance_clock(delta)
+        await self.settle()
+        return ran
+
+    async def write(self, fn: Any) -> Any:
+        return await self.db.write(fn)
+
+    async def add_officer(self, name: str = "Dana Hughes", phone: str | None = "+447700900101",
+                          chat: int | None = None, role: str = "officer") -> int:
+        from bot.people import Contact, add_staff
+
+        return int(await self.write(lambda tx: add_staff(
+            tx, self.clock.now(), name=name, role=role,
+            contact=Contact(phone, str(chat) if chat else None))))
+
+    async def add_client(self, ref: str = "C-1", first_name: str = "Sam", officer: int | None = None,
+                         phone: str | None = "+447700900123", chat: int | None = None,
+                         consented: bool = True, stage: str = "engagement",
+                         onboard: bool = True) -> int:
+        from bot.people import Contact, add_client
+
+        officer_id = officer or await self.add_officer()
+
+        async def work(tx: Tx) -> int:
+            cid = await add_client(tx, self.clock.now(), ref=ref, first_name=first_name,
+                                   officer_id=officer_id,
+                                   contact=Contact(phone, str(chat) if chat else None),
+                                   consented=consented, stage=stage)
+            if onboard:
+                from bot.conversation import after_client_added
+
+                await after_client_added(tx, self.clock.now(), cid)
+            return cid
+
+        return int(await self.write(work))
+
+    async def outbox(self, **where: Any) -> list[Any]:
+        clause = " AND ".join(f"{k} = ?" for k in where) or "1"
+        return await self.db.all(f"SELECT * FROM outbox WHERE {clause} ORDER BY id",
+                                 tuple(where.values()))
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeTwilioApi, FakeTelegramApi]]:
+    async with FakeTwilioApi() as tw, FakeTelegramApi() as tg:
+        yield tw, tg
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, fakes: tuple[FakeTwilioApi, FakeTelegramApi]
+                  ) -> AsyncIterator[Harness]:
+    tw, tg = fakes
+    clock = FixedClock(T0)
+    settings = test_settings(tmp_path / "o2r.db", tw.url, tg.url)
+    app = create_app(settings, clock=clock, tick_seconds=3600)
+    service: Service = app.state.service
+    await service.start()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Harness(app, service, client, tw, tg, clock)
+    await service.stop()
