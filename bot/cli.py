@@ -355,7 +355,16 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--json", action="store_true")
 
     _escalation_parsers(sub, add, staff, client)
+    # Capabilities with their own command modules add their parsers here.
+    import importlib
+
+    for module in CLI_MODULES:
+        importlib.import_module(module).add_parsers(sub, add, {"staff": staff, "client": client})
     return p
+
+
+# Each defines add_parsers(sub, add, groups) and registers its commands with @command.
+CLI_MODULES: tuple[str, ...] = ()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

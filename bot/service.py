@@ -68,7 +68,7 @@ class Service:
                  self.settings.db_path)
 
     async def stop(self) -> None:
-        if self.scheduler is not None:
+        if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in self._tasks:
             task.cancel()
@@ -80,6 +80,7 @@ class Service:
             for sender in self.dispatcher.senders.values():
                 with contextlib.suppress(Exception):
                     await sender.close()
+            self.dispatcher = None
         await self.db.close()
 
     async def receive(self, msg: InboundMessage) -> tuple[int, bool]:

@@ -96,9 +96,11 @@ async def run_due(tx: Tx, now: datetime, limit: int = CLAIM_BATCH) -> int:
             if handler is None:
                 raise LookupError(f"no handler for timer kind {timer.kind!r}")
             outcome = await tx.savepoint(lambda t, h=handler, tm=timer: h(t, tm, now), "timer")
+            # A handler may re-arm its own key (the next escalation level): then it stays pending.
             await tx.execute(
-                "UPDATE timers SET status = 'done', outcome = ?, done_at = ? WHERE id = ?",
-                (outcome or "done", iso(now), timer.id))
+                "UPDATE timers SET status = 'done', outcome = ?, done_at = ?"
+                " WHERE id = ? AND due_at = ? AND status = 'pending'",
+                (outcome or "done", iso(now), timer.id, row["due_at"]))
         except Exception as exc:
             log.exception("timer %s (%s) failed", timer.key, timer.kind)
             attempts = timer.attempts + 1

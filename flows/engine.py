@@ -25,6 +25,7 @@ from flows import risk
 from flows.client import ClientView, History
 from flows.crisis import CrisisConfig, load_crisis_config
 from flows.effects import (
+    AnswerStatus,
     CancelTimers,
     Effect,
     FlowEnded,
@@ -355,7 +356,7 @@ class _Run:
 
     # --- answers, scores, findings ------------------------------------------------------
 
-    def resolve(self, state: State, status: Any, raw: str | None, value: Any) -> None:
+    def resolve(self, state: State, status: AnswerStatus, raw: str | None, value: Any) -> None:
         assert state.question_key is not None
         self.effects.append(SaveAnswer(state.question_key, raw, value, status))
         if status == "answered":

@@ -3,7 +3,8 @@
 Decisions (conservative: a misread answer is worse than a re-ask):
 - Numbers: digits only, optionally "7.", "7!", or "7/10" when the denominator is the top of the
   scale. Number words ("seven"), decimals ("7.5"), signs ("-1"), ranges and several numbers are
-  NOT accepted: the re-ask shows the digits to send. Keycap emoji (7️⃣, 🔟) count as digits.
+  NOT accepted: the re-ask shows the digits to send. Keycap emoji (7️⃣, 🔟), full-width and
+  other Unicode decimal digits count as digits (they are unambiguous).
 - Choices and yes/no: a number shortcut must be the whole reply ("2", "2."). Words may appear
   anywhere ("yeah I did"), matched as whole words after lower-casing, dropping apostrophes and
   squashing repeated letters ("yesss", "nooo"); one-letter words ("y", "n") only as the whole

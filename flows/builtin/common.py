@@ -39,6 +39,13 @@ CALL_ANSWER = ChoiceAnswer(
 )
 
 
+# Words for non-numeric scale answers (BARC-10 item 7 for people with nowhere to live).
+ALIAS_WORDS: dict[str, tuple[str, ...]] = {
+    "no_living_space": ("0", "none", "nowhere", "no living space", "no place", "homeless",
+                        "n/a", "na", "on the street", "streets", "sleeping rough"),
+}
+
+
 def goto(default: str | None, **by_value: str | None) -> dict[str, str | None]:
     """Transitions: `default` for any value, plus per-value targets (None ends the flow)."""
     return {DEFAULT: default, **by_value}
@@ -62,10 +69,3 @@ def scale_states(scale: Scale, message_prefix: str, then: str | None) -> list[St
             scale_item=(scale.id, item.id),
         ))
     return out
-
-
-# Words for non-numeric scale answers (BARC-10 item 7 for people with nowhere to live).
-ALIAS_WORDS: dict[str, tuple[str, ...]] = {
-    "no_living_space": ("0", "none", "nowhere", "no living space", "no place", "homeless",
-                        "n/a", "na", "on the street", "streets", "sleeping rough"),
-}
