@@ -1,21 +1,76 @@
-"""One Jinja2 environment for every page: autoescaping on, so client text is always inert."""
+"""One Jinja2 environment for every page: autoescaping on, so client text is always inert.
+
+Never mark user data `|safe`: client messages, answers, notes and names are all untrusted.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from admin_web import labels
+from bot.clock import parse_iso
+from bot.phones import mask_phone
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+DEFAULT_TZ = "Europe/London"
 
 env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+)
+
+
+def _moment(value: str | datetime | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, datetime) else parse_iso(value)
+
+
+@pass_context
+def local_time(ctx: Context, value: str | datetime | None, fmt: str = "%a %d %b %H:%M") -> str:
+    """A stored UTC timestamp in the programme's time zone."""
+    moment = _moment(value)
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo(ctx.get("tz") or DEFAULT_TZ)).strftime(fmt)
+
+
+def duration(seconds: float | None) -> str:
+    """'3d 4h', '2h 5m', '7m' — short enough for a phone screen."""
+    if seconds is None:
+        return "—"
+    minutes = int(seconds // 60)
+    days, rem = divmod(minutes, 60 * 24)
+    hours, mins = divmod(rem, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {mins}m"
+    return f"{mins}m"
+
+
+@pass_context
+def age(ctx: Context, value: str | datetime | None) -> str:
+    moment, now = _moment(value), ctx.get("now")
+    if moment is None or now is None:
+        return "—"
+    return duration(max(0.0, (now - moment).total_seconds()))
+
+
+env.filters.update(
+    local=local_time, age=age, duration=duration, stage=labels.stage, status=labels.status,
+    reason=labels.reason, role=labels.role, source=labels.source,
+    mask=lambda v: mask_phone(v) if v else "—",
 )
 
 
@@ -30,3 +85,23 @@ def render_page(request: Request, template: str, status_code: int = 200,
     context.setdefault("csrftoken", csrf_token(request))
     html = env.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status_code)
+
+
+async def page(request: Request, template: str, status_code: int = 200,
+               **context: Any) -> HTMLResponse:
+    """A panel page for the signed-in user: navigation, the one-time flash, time zone, clock."""
+    from admin_web import sessions
+    from admin_web.permissions import nav_for
+    from admin_web.web import db, now, service
+
+    user = getattr(request.state, "user", None)
+    if user is not None:
+        context.setdefault("user", user)
+        context.setdefault("nav", nav_for(user.role))
+        if user.flash and "flash" not in context:
+            context["flash"] = user.flash
+            await sessions.pop_flash(db(request), user.session_hash)
+    context.setdefault("tz", service(request).settings.timezone)
+    context.setdefault("now", now(request))
+    context.setdefault("current_path", request.url.path)
+    return render_page(request, template, status_code, **context)

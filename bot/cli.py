@@ -189,6 +189,39 @@ async def cmd_set_webhook(args: argparse.Namespace, settings: Settings) -> None:
     emit(args, {"webhook": url}, f"webhook set to {url}")
 
 
+# Flows --------------------------------------------------------------------------------------
+
+@command("flow list")
+async def cmd_flow_list(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
+    from flows import registry
+
+    data = [{"id": f.id, "version": f.version, "kind": f.kind, "title": f.title,
+             "priority": f.priority} for f in registry.all_flows()]
+    emit(args, data, "\n".join(f"{d['id']:<28} v{d['version']}  {d['title']}" for d in data))
+    return data
+
+
+@command("flow start")
+async def cmd_flow_start(args: argparse.Namespace, settings: Settings) -> str:
+    from bot.conversation import start_flow
+    from bot.people import client_id_by_ref
+    from flows import registry
+
+    try:
+        registry.latest(args.flow)
+    except KeyError:
+        raise CliError(f"no flow {args.flow!r}; see o2r flow list") from None
+
+    async def work(tx: Tx) -> str:
+        cid = await client_id_by_ref(tx, args.client)
+        return await start_flow(tx, now(), cid, args.flow, officer_started=True, cause="cli")
+
+    outcome: str = await in_db(settings, work)
+    emit(args, {"flow": args.flow, "client": args.client, "outcome": outcome},
+         f"{args.flow} for {args.client}: {outcome}")
+    return outcome
+
+
 # Escalations ----------------------------------------------------------------------------------
 
 @command("escalations list")
@@ -353,6 +386,14 @@ def build_parser() -> argparse.ArgumentParser:
     tg = add("telegram", "Telegram setup").add_subparsers(dest="sub", required=True)
     sw = tg.add_parser("set-webhook", help="register the webhook with its secret")
     sw.add_argument("--json", action="store_true")
+
+    fl = add("flow", "conversation flows").add_subparsers(dest="sub", required=True)
+    fl.add_parser("list", help="the flows and their versions").add_argument("--json",
+                                                                           action="store_true")
+    fs = fl.add_parser("start", help="start a flow for a client now (as an officer)")
+    fs.add_argument("flow")
+    fs.add_argument("--client", required=True, help="client ref")
+    fs.add_argument("--json", action="store_true")
 
     _escalation_parsers(sub, add, staff, client)
     # Capabilities with their own command modules add their parsers here.

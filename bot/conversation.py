@@ -22,7 +22,7 @@ from bot.findings import raise_finding
 from bot.identities import Identity
 from bot.inbound import StoredInbound
 from bot.messaging import ClientInfo, client_identity, client_params, load_client, say
-from bot.outbox import PRIORITY_ESCALATION, PRIORITY_SAFETY, enqueue
+from bot.outbox import PRIORITY_ESCALATION, PRIORITY_SAFETY, allowed_from, enqueue
 from bot.phones import mask_phone
 from bot.texts import render
 from flows import engine, registry
@@ -120,7 +120,7 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
             await enqueue(tx, now, ident, text, message_key=effect.message_key,
                           safety=effect.safety,
                           priority=PRIORITY_SAFETY if effect.safety else 0,
-                          cause=f"flow:{session_id}")
+                          cause=f"flow:{session_id}", reply=inbound_id is not None)
         elif isinstance(effect, SaveAnswer):
             await tx.execute(
                 "INSERT INTO answers (client_id, session_id, flow_id, question_key, raw_text,"
@@ -159,7 +159,8 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
             "UPDATE flow_sessions SET status = ?, updated_at = ?, ended_at = ? WHERE id = ?",
             (status, iso(now), iso(now), session_id))
         await timers.cancel(tx, now, f"flow:{session_id}:")
-        if ended != "escalated":
+        # After a crisis nothing resumes; an interrupted flow makes way for its interrupter.
+        if ended not in ("escalated", "interrupted"):
             await _start_next_waiting(tx, now, client.id)
 
 
@@ -201,7 +202,7 @@ async def _update_client(tx: Tx, now: datetime, client: ClientInfo, effect: Upda
 
 async def start_flow(tx: Tx, now: datetime, client_id: int, flow_id: str, *,
                      officer_started: bool = False, params: Mapping[str, Any] | None = None,
-                     cause: str | None = None) -> str:
+                     cause: str | None = None, inbound_id: int | None = None) -> str:
     """Start `flow_id` now, or queue it, or skip it, by priority. Returns what happened."""
     flow = registry.latest(flow_id)
     client = await load_client(tx, client_id)
@@ -209,6 +210,16 @@ async def start_flow(tx: Tx, now: datetime, client_id: int, flow_id: str, *,
         raise LookupError(f"no client {client_id}")
     if flow.requires_consent and not client.consented:
         return "skipped: no consent"
+    if inbound_id is None:
+        # Not a reply to the client: a questionnaire never starts in their quiet hours, or its
+        # timeouts would run out overnight. It starts when quiet hours end.
+        allowed = await allowed_from(tx, client_id, now)
+        if allowed > now:
+            await timers.schedule(tx, now, f"flowstart:{client_id}:{flow_id}", "flow_start",
+                                  allowed, client_id=client_id,
+                                  payload={"flow": flow_id, "officer": officer_started,
+                                           "params": dict(params or {}), "cause": cause})
+            return "deferred"
     active = await active_session(tx, client_id)
     decision = engine.decide_start(active[1] if active else None, active[2] if active else None,
                                    flow, officer_started)
@@ -224,11 +235,12 @@ async def start_flow(tx: Tx, now: datetime, client_id: int, flow_id: str, *,
     if decision == "replace" and active is not None:
         sid, session, running = active
         await apply(tx, now, client, sid, engine.end(running, session, now, "interrupted"))
-    return await _begin(tx, now, client, flow, officer_started, params, cause)
+    return await _begin(tx, now, client, flow, officer_started, params, cause, inbound_id)
 
 
 async def _begin(tx: Tx, now: datetime, client: ClientInfo, flow: Flow, officer_started: bool,
-                 params: Mapping[str, Any] | None, cause: str | None) -> str:
+                 params: Mapping[str, Any] | None, cause: str | None,
+                 inbound_id: int | None = None) -> str:
     session_id = await tx.execute(
         "INSERT INTO flow_sessions (client_id, flow_id, flow_version, state, status,"
         " officer_started, cause, started_at, updated_at) VALUES (?, ?, ?, '{}', 'active', ?, ?,"
@@ -237,7 +249,7 @@ async def _begin(tx: Tx, now: datetime, client: ClientInfo, flow: Flow, officer_
     step = engine.start(flow, view(client, now), now, params=params,
                         officer_started=officer_started,
                         history=await history(tx, client.id, now, session_id))
-    await apply(tx, now, client, session_id, step)
+    await apply(tx, now, client, session_id, step, inbound_id=inbound_id)
     return "started"
 
 
@@ -277,10 +289,13 @@ async def client_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: C
         await apply(tx, now, client, sid, step, identity=ident, inbound_id=stored.id)
         return
     if not client.consented:
-        await start_flow(tx, now, client.id, ONBOARDING, cause=f"inbound:{stored.id}")
+        # They wrote to us: the onboarding question is a reply, whatever the hour.
+        await start_flow(tx, now, client.id, ONBOARDING, cause=f"inbound:{stored.id}",
+                         inbound_id=stored.id)
         return
     # Not an answer to anything: it is on the officer's timeline; tell the client so.
-    await say(tx, now, ident, "free_text.thanks", client=client, cause=f"inbound:{stored.id}")
+    await say(tx, now, ident, "free_text.thanks", client=client, cause=f"inbound:{stored.id}",
+              reply=True)
 
 
 async def crisis(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
@@ -315,7 +330,7 @@ async def apply_loose(tx: Tx, now: datetime, client: ClientInfo, step: Step, ide
             await enqueue(tx, now, ident, text, message_key=effect.message_key,
                           safety=effect.safety,
                           priority=PRIORITY_SAFETY if effect.safety else 0,
-                          cause=f"inbound:{inbound_id}")
+                          cause=f"inbound:{inbound_id}", reply=True)
 
 
 async def is_safety_question_pending(tx: Tx, client_id: int) -> bool:
@@ -375,8 +390,20 @@ async def _timer_step(tx: Tx, timer: timers.Timer, now: datetime, event: Repromp
     return "stepped"
 
 
+@timers.handles("flow_start")
+async def _deferred_start(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    p = timer.payload
+    assert timer.client_id is not None
+    return await start_flow(tx, now, timer.client_id, p["flow"], officer_started=p["officer"],
+                            params=p["params"], cause=p["cause"])
+
+
 @timers.handles("flow_reprompt")
 async def _reprompt(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    # A nudge that would land in quiet hours is dropped, not held till morning: by then the
+    # question has expired and a stray question would only confuse.
+    if timer.client_id is not None and await allowed_from(tx, timer.client_id, now) > now:
+        return "skipped: quiet hours"
     return await _timer_step(tx, timer, now, Reprompt(timer.payload.get("seq")))
 
 

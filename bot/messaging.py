@@ -87,8 +87,10 @@ async def say(
     dedupe_key: str | None = None,
     cause: str | None = None,
     reply_markup: dict[str, Any] | None = None,
+    reply: bool = False,
 ) -> int | None:
-    """Render `key` for whoever `identity` is (client wording rules applied) and queue it."""
+    """Render `key` for whoever `identity` is (client wording rules applied) and queue it.
+    `reply`: an answer to someone who just wrote to us (quiet hours do not hold it back)."""
     text = render(
         key,
         client_params(client, params) if client else dict(params or {}),
@@ -97,7 +99,7 @@ async def say(
     )
     return await enqueue(tx, now, identity, text, message_key=key, safety=safety,
                          priority=priority, dedupe_key=dedupe_key, cause=cause,
-                         reply_markup=reply_markup)
+                         reply_markup=reply_markup, reply=reply)
 
 
 async def say_to_client(tx: Tx, now: datetime, client_id: int, key: str,

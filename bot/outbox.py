@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from bot.clock import iso
 from bot.db import Tx
 from bot.identities import Identity
 from bot.segments import count_segments
+from reminders.quiet_hours import QuietHours, next_allowed
 
 # Escalations to staff go ahead of everything; a crisis reply ahead of routine traffic.
 PRIORITY_ESCALATION = 100
@@ -57,12 +59,19 @@ async def enqueue(
     not_before: datetime | None = None,
     op: str = "send",
     ref: str | None = None,
+    reply: bool = False,
 ) -> int | None:
     """Queue `body` for `identity`. Returns the row id, or None if `dedupe_key` was already used.
 
     A non-safety message to an opted-out identity is stored as cancelled, so the timeline shows
     what was not sent and why; safety messages (crisis contacts) always go.
+
+    Quiet hours: a message we start (not a `reply` to someone who just wrote, not safety, not
+    to staff) waits until quiet hours end. This is the last line of defence against a text at
+    3 a.m., whatever scheduled it.
     """
+    if not (safety or reply or identity.staff_id is not None or identity.id is None):
+        not_before = await allowed_from(tx, identity.client_id, not_before or now)
     suppressed = identity.opted_out and not safety
     status = "cancelled" if suppressed else "queued"
     segments = count_segments(body) if identity.channel == "sms" and op == "send" else None
@@ -80,6 +89,24 @@ async def enqueue(
          dedupe_key, cause, stamp, stamp),
     )
     return row_id or None
+
+
+@lru_cache(maxsize=1)
+def _default_quiet() -> QuietHours:
+    from reminders.plans import load_config
+
+    return load_config().quiet
+
+
+async def allowed_from(tx: Tx, client_id: int | None, moment: datetime) -> datetime:
+    """`moment`, or the end of the client's quiet hours if it falls inside them."""
+    quiet = _default_quiet()
+    if client_id is not None:
+        row = await tx.one("SELECT quiet_start, quiet_end FROM clients WHERE id = ?",
+                           (client_id,))
+        if row and row[0] and row[1]:
+            quiet = QuietHours.parse(row[0], row[1])
+    return next_allowed(moment, quiet, tx.settings.timezone)
 
 
 # Status callbacks can arrive out of order; a later-ranked status never goes backwards.

@@ -53,14 +53,14 @@ async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
     elif intent is Intent.OPT_OUT:
         if await set_opt_out(tx, now, ident, "keyword"):
             await say(tx, now, ident, "optout.confirm", client=client, safety=True,
-                      priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}")
+                      priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}", reply=True)
     elif intent is Intent.OPT_IN:
         if await clear_opt_out(tx, now, ident):
             await say(tx, now, ident, "optin.confirm", client=client, safety=True,
-                      cause=f"inbound:{stored.id}")
+                      cause=f"inbound:{stored.id}", reply=True)
     elif intent is Intent.HELP:
         await say(tx, now, ident, "help.reply", conversation.crisis_params(), client=client,
-                  safety=True, cause=f"inbound:{stored.id}")
+                  safety=True, cause=f"inbound:{stored.id}", reply=True)
     elif intent is Intent.CALLBACK:
         await conversation.callback_request(tx, stored, ident, client, now)
     else:
@@ -76,7 +76,7 @@ async def _link(tx: Tx, stored: StoredInbound, now: datetime, code: str) -> str:
         if ident is None:
             await _neutral_once(tx, stored, now, "link.bad_code")
         else:
-            await say(tx, now, ident, "link.bad_code", cause=f"inbound:{stored.id}")
+            await say(tx, now, ident, "link.bad_code", cause=f"inbound:{stored.id}", reply=True)
         return "processed" if ident else "unmatched"
     from bot.identities import find_identity
 
@@ -86,12 +86,12 @@ async def _link(tx: Tx, stored: StoredInbound, now: datetime, code: str) -> str:
                      (ident.id, ident.client_id, ident.staff_id, stored.id))
     if ident.client_id is not None:
         client = await load_client(tx, ident.client_id)
-        await say(tx, now, ident, "link.ok", client=client, cause=f"inbound:{stored.id}")
+        await say(tx, now, ident, "link.ok", client=client, cause=f"inbound:{stored.id}", reply=True)
         await conversation.after_linked(tx, now, ident.client_id)
     else:
         name = await tx.value("SELECT name FROM staff WHERE id = ?", (ident.staff_id,))
         await say(tx, now, ident, "link.ok_staff", {"name": str(name).split()[0]},
-                  cause=f"inbound:{stored.id}")
+                  cause=f"inbound:{stored.id}", reply=True)
     return "processed"
 
 
@@ -113,4 +113,4 @@ async def _neutral_once(tx: Tx, stored: StoredInbound, now: datetime, key: str) 
     nobody = Identity(None, msg.channel, msg.address, None, None, False)
     day = iso(now)[:10]
     await say(tx, now, nobody, key, dedupe_key=f"neutral:{msg.channel}:{msg.address}:{day}",
-              cause=f"inbound:{stored.id}")
+              cause=f"inbound:{stored.id}", reply=True)

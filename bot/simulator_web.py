@@ -51,7 +51,7 @@ async def sim_page(request: Request) -> Response:
             " WHERE channel = 'sim' AND address = ? AND kind = 'text'"
             " UNION ALL SELECT 'out', body, created_at, status, id FROM outbox"
             " WHERE channel = 'sim' AND address = ? AND edit_of IS NULL"
-            " ORDER BY at, direction DESC, id", (address, address))
+            " ORDER BY at, direction, id", (address, address))
 
     def local(ts: str) -> str:
         return format_datetime(parse_iso(ts).astimezone(tz), "EEE d MMM HH:mm", locale="en_GB")

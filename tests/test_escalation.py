@@ -165,7 +165,7 @@ async def test_telegram_failing_falls_back_to_sms(harness: Harness) -> None:
 async def test_officer_without_telegram_gets_sms(harness: Harness) -> None:
     dana = await harness.add_officer("Dana Hughes", phone="+447700900101")
     client = await harness.add_client(officer=dana, phone=SAM)
-    await finding(harness, client, "ROUTINE", "callback_request")
+    await finding(harness, client, "ROUTINE", "callback_requested")
     await harness.settle()
     sms = [m.params for m in harness.twilio.sent("messages.create")]
     assert [m["To"] for m in sms] == ["+447700900101"]

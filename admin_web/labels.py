@@ -1,0 +1,82 @@
+"""Human words for the codes stored in the database (stages, statuses, reasons, roles)."""
+
+from __future__ import annotations
+
+STAGE_LABELS = {
+    "referral": "Referral / waiting",
+    "engagement": "Engagement",
+    "police_assessment": "Police assessment",
+    "rehab_assessment": "Rehab assessment",
+    "pre_admission": "Pre-admission course",
+    "in_rehab": "In residential rehab",
+    "completed": "Completed 12 weeks",
+    "discharged_early": "Discharged early",
+    "aftercare": "Aftercare",
+    "diverted": "Diverted to another service",
+    "inactive": "Inactive",
+    "withdrawn": "Withdrawn",
+    "deceased": "Deceased",
+}
+
+STATUS_LABELS = {
+    "referral_waiting": "Referral/Waiting",
+    "active": "Active",
+    "inactive": "Inactive",
+    "withdrawn": "Withdrawn",
+}
+
+ROLE_LABELS = {"officer": "Officer", "supervisor": "Supervisor", "admin": "Admin",
+               "mentor": "Peer mentor"}
+
+REASON_LABELS = {
+    "crisis_text": "Crisis words",
+    "mentor_concern": "Mentor concern",
+    "self_discharge": "Early discharge",
+    "custody_release": "Release from custody",
+    "call_wanted": "Asked for a call",
+    "client_note": "Note from client",
+    "missed_checkins": "Missed check-ins",
+}
+
+SOURCE_LABELS = {
+    "officer_outreach": "Officer outreach",
+    "retail": "Retail business",
+    "neighbourhood_team": "Neighbourhood policing team",
+    "probation": "Probation",
+    "word_of_mouth": "Word of mouth",
+}
+
+ACK_METHOD_LABELS = {"telegram_button": "Telegram button", "call_now": "\"I'll call now\"",
+                     "sms": "SMS reply", "web": "Admin panel", "cli": "Command line"}
+
+
+def label(code: str | None, table: dict[str, str]) -> str:
+    if code is None or code == "":
+        return "—"
+    return table.get(code, code.replace("_", " ").capitalize())
+
+
+def stage(code: str | None) -> str:
+    return label(code, STAGE_LABELS)
+
+
+def status(code: str | None) -> str:
+    return label(code, STATUS_LABELS)
+
+
+def reason(code: str | None) -> str:
+    """The same words the officer's alert used (config texts), else ours."""
+    from bot.texts import has_text, render
+
+    if code and code not in REASON_LABELS and has_text(f"reason.{code}"):
+        text = render(f"reason.{code}")
+        return text[:1].upper() + text[1:]
+    return label(code, REASON_LABELS)
+
+
+def source(code: str | None) -> str:
+    return label(code, SOURCE_LABELS)
+
+
+def role(code: str | None) -> str:
+    return label(code, ROLE_LABELS)

@@ -1,0 +1,147 @@
+"""Who may do what: the one place the panel's roles are decided.
+
+Two layers, both enforced on the server for every request:
+- capabilities: which pages and actions a role may reach at all (else 403);
+- reach: which objects (clients, escalations) within those pages (else 404, so a guessed id
+  tells the guesser nothing about whether it exists).
+
+Pure data and SQL fragments here; the async checks that run the SQL sit at the bottom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ROLES = ("officer", "supervisor", "admin", "mentor")
+
+# capability -> roles. Officer: own caseload and escalations routed to them. Supervisor:
+# everything about cases, reassignment, the rota. Admin: staff accounts and settings, never a
+# client's file. Mentor: their aftercare group's first names and attendance, and a concern form.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "account": frozenset(ROLES),
+    "queue": frozenset({"officer", "supervisor"}),
+    "caseload": frozenset({"officer", "supervisor"}),
+    "client": frozenset({"officer", "supervisor"}),
+    "client.reassign": frozenset({"supervisor"}),
+    "calendar": frozenset({"officer", "supervisor"}),
+    "unmatched": frozenset({"officer", "supervisor"}),
+    "unmatched.replace": frozenset({"supervisor"}),
+    "staff": frozenset({"supervisor", "admin"}),
+    "staff.accounts": frozenset({"admin"}),
+    "rota": frozenset({"supervisor"}),
+    "audit": frozenset({"supervisor"}),
+    "dashboard": frozenset({"supervisor"}),
+    "import": frozenset({"supervisor"}),
+    "settings": frozenset({"admin"}),
+    "mentor": frozenset({"mentor"}),
+}
+
+HOME = {"officer": "/admin/escalations", "supervisor": "/admin/escalations",
+        "admin": "/admin/staff", "mentor": "/admin/mentor"}
+
+# Main navigation: (capability, path, label), in the order shown.
+NAV = (
+    ("queue", "/admin/escalations", "Escalations"),
+    ("caseload", "/admin/clients", "Caseload"),
+    ("calendar", "/admin/calendar", "Calendar"),
+    ("unmatched", "/admin/unmatched", "Unmatched"),
+    ("dashboard", "/admin/dashboard", "Dashboard"),
+    ("staff", "/admin/staff", "Staff & rota"),
+    ("import", "/admin/import", "Import"),
+    ("audit", "/admin/audit", "Audit log"),
+    ("settings", "/admin/settings", "Settings"),
+    ("mentor", "/admin/mentor", "My group"),
+    ("account", "/admin/account", "Account"),
+)
+
+
+@dataclass(frozen=True)
+class User:
+    """The signed-in staff member, as the panel sees them."""
+
+    id: int
+    name: str
+    role: str
+    username: str
+    session_hash: str
+    flash: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.id}"
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0]
+
+
+def allowed(role: str, capability: str) -> bool:
+    if capability not in CAPABILITIES:
+        raise KeyError(f"unknown capability {capability!r}")
+    return role in CAPABILITIES[capability]
+
+
+def nav_for(role: str) -> list[tuple[str, str]]:
+    return [(path, label) for cap, path, label in NAV if role in CAPABILITIES[cap]]
+
+
+def home_for(role: str) -> str:
+    return HOME.get(role, "/admin/account")
+
+
+# Reach -------------------------------------------------------------------------------------------
+
+_NOBODY = ("0", ())
+
+
+def client_scope(user: User, alias: str = "c") -> tuple[str, tuple[Any, ...]]:
+    """SQL condition over clients (as `alias`) that the user may open.
+
+    An officer reaches their own caseload, and a client whose unresolved escalation was routed
+    to them (a duty officer covering must see who to call); never anyone else's.
+    """
+    if user.role == "supervisor":
+        return "1", ()
+    if user.role == "officer":
+        return (f"({alias}.officer_id = ? OR {alias}.id IN (SELECT e2.client_id FROM escalations e2"
+                " JOIN escalation_notices n2 ON n2.escalation_id = e2.id"
+                " WHERE n2.staff_id = ? AND e2.status <> 'resolved'))", (user.id, user.id))
+    return _NOBODY
+
+
+def caseload_scope(user: User, alias: str = "c") -> tuple[str, tuple[Any, ...]]:
+    """The caseload list: an officer's own clients only (covered ones show in the queue)."""
+    if user.role == "supervisor":
+        return "1", ()
+    if user.role == "officer":
+        return f"{alias}.officer_id = ?", (user.id,)
+    return _NOBODY
+
+
+def escalation_scope(user: User, esc: str = "e", client: str = "c") -> tuple[str, tuple[Any, ...]]:
+    """Escalations on the user's caseload, assigned to them, or sent to them."""
+    if user.role == "supervisor":
+        return "1", ()
+    if user.role == "officer":
+        return (f"({client}.officer_id = ? OR {esc}.officer_id = ? OR {esc}.id IN"
+                " (SELECT escalation_id FROM escalation_notices WHERE staff_id = ?))",
+                (user.id, user.id, user.id))
+    return _NOBODY
+
+
+async def client_in_reach(db: Any, user: User, client_id: int) -> bool:
+    if not allowed(user.role, "client"):
+        return False
+    where, params = client_scope(user)
+    return bool(await db.value(f"SELECT 1 FROM clients c WHERE c.id = ? AND {where}",
+                               (client_id, *params)))
+
+
+async def escalation_in_reach(db: Any, user: User, esc_id: int) -> bool:
+    if not allowed(user.role, "queue"):
+        return False
+    where, params = escalation_scope(user)
+    return bool(await db.value(
+        "SELECT 1 FROM escalations e JOIN clients c ON c.id = e.client_id"
+        f" WHERE e.id = ? AND {where}", (esc_id, *params)))
