@@ -181,16 +181,40 @@ def create_app(settings: Settings, clock: Clock | None = None,
         finally:
             await service.stop()
 
-    routes: list[Route | Mount] = [
-        Route("/healthz", healthz),
+    webhook_routes = [
         Route("/webhooks/twilio/sms", twilio_sms, methods=["POST"]),
         Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
         Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
     ]
+    routes: list[Route | Mount] = [Route("/healthz", healthz), *webhook_routes]
     if settings.simulator:
         from bot.simulator_web import simulator_routes
 
         routes.extend(simulator_routes())
-    app = Starlette(routes=routes, lifespan=lifespan)
+    from admin_web.app import create_admin_app
+    from admin_web.security import security_middleware
+
+    routes.append(Mount("/admin", app=create_admin_app(service)))
+    # Security headers on every response; CSRF on every form (webhooks are signed instead).
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=security_middleware(settings))
     app.state.service = service
-    return app
+    # Provider webhooks are the hot path and carry no cookies or HTML: they skip the browser
+    # middleware (CSRF tokens, security headers) and go straight to their routes.
+    hooks = Starlette(routes=webhook_routes)
+    hooks.state = app.state  # one state: a test that swaps the service swaps it for both
+    return WebhooksFirst(app, hooks)  # type: ignore[return-value]
+
+
+class WebhooksFirst:
+    """Send /webhooks/* to a lean app; everything else (and the lifespan) to the full one."""
+
+    def __init__(self, app: Starlette, hooks: Starlette) -> None:
+        self.app = app
+        self.hooks = hooks
+        self.state = app.state
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
+            await self.hooks(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -58,7 +59,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings)
     print(f"o2r on http://{host}:{port}  (mode {settings.mode};"
           f" simulator {'on at /sim' if settings.simulator else 'off'})", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    access_log = os.environ.get("O2R_ACCESS_LOG", "on").lower() not in ("off", "0", "false")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
+                access_log=access_log)
 
 
 @command("serve")
@@ -405,11 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Each defines add_parsers(sub, add, groups) and registers its commands with @command.
-CLI_MODULES: tuple[str, ...] = ()
+CLI_MODULES: tuple[str, ...] = ("reminders.cli",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The clock loop runs every few seconds; its routine runs are not news.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     name = args.cmd + (f" {args.sub}" if getattr(args, "sub", None) else "")
     try:

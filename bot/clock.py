@@ -49,11 +49,20 @@ class FixedClock:
         self._at = at.astimezone(UTC)
 
 
+_last: tuple[datetime | None, str] = (None, "")
+
+
 def iso(moment: datetime) -> str:
     """UTC with fixed width, so stored timestamps sort as text in SQLite and PostgreSQL alike."""
+    global _last
+    if moment is _last[0]:  # one message's writes all stamp the same `now`
+        return _last[1]
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware one")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime; same text.
+    text = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    _last = (moment, text)
+    return text
 
 
 def parse_iso(text: str) -> datetime:

@@ -61,30 +61,40 @@ def view(client: ClientInfo, now: datetime) -> ClientView:
                       officer_first_name=client.officer_first_name)
 
 
+HISTORY_KEYS = ("craving_24h", "ons_happy", "ons_anxious", "time_with_users")
+
+
 async def history(tx: Tx, client_id: int, now: datetime, before_session: int | None) -> History:
-    """Earlier answers for the within-person risk rules (not those of the running session)."""
+    """Earlier answers for the within-person risk rules (not those of the running session).
+
+    One statement: this runs on every step of every flow, on the hot path.
+    """
     week_ago = iso(now - timedelta(days=7))
     skip = before_session or -1
-
-    async def values(question: str, since: str) -> list[Any]:
-        rows = await tx.all(
-            "SELECT value FROM answers WHERE client_id = ? AND question_key = ? AND at >= ?"
-            " AND status = 'answered' AND COALESCE(session_id, -1) <> ? ORDER BY at",
-            (client_id, question, since, skip))
-        return [json.loads(r[0]) for r in rows if r[0] is not None]
-
-    cravings = [v for v in await values("craving_24h", week_ago) if isinstance(v, int)]
-    happy = [v for v in await values("ons_happy", week_ago) if isinstance(v, int)]
-    yesterday = iso(now - timedelta(days=2))
-    anxious = await values("ons_anxious", yesterday)
-    last_use = await tx.value(
-        "SELECT MAX(at) FROM answers WHERE client_id = ? AND question_key = 'used_since_last'"
-        " AND value = 'true'", (client_id,))
-    phq4 = await tx.one(
-        "SELECT detail FROM scores WHERE client_id = ? AND scale_id = 'phq4'"
-        " AND COALESCE(session_id, -1) <> ? ORDER BY at DESC LIMIT 1", (client_id, skip))
-    subs = json.loads(phq4[0]).get("subscales", {}) if phq4 else {}
-    users = await values("time_with_users", week_ago)
+    rows = await tx.all(
+        "SELECT question_key, value, at FROM answers WHERE client_id = ? AND at >= ?"
+        " AND question_key IN (?, ?, ?, ?) AND status = 'answered'"
+        " AND COALESCE(session_id, -1) <> ?"
+        " UNION ALL SELECT 'last_use', NULL, MAX(at) FROM answers WHERE client_id = ?"
+        " AND question_key = 'used_since_last' AND value = 'true'"
+        " UNION ALL SELECT 'phq4', detail, MAX(at) FROM scores WHERE client_id = ?"
+        " AND scale_id = 'phq4' AND COALESCE(session_id, -1) <> ?"
+        " ORDER BY 3",
+        (client_id, week_ago, *HISTORY_KEYS, skip, client_id, client_id, skip))
+    series: dict[str, list[Any]] = {k: [] for k in HISTORY_KEYS}
+    last_use: str | None = None
+    subs: dict[str, int] = {}
+    two_days_ago = iso(now - timedelta(days=2))
+    for key, value, at in rows:
+        if key == "last_use":
+            last_use = at
+        elif key == "phq4":
+            subs = json.loads(value).get("subscales", {}) if value else {}
+        elif value is not None and (key != "ons_anxious" or at >= two_days_ago):
+            series[key].append(json.loads(value))
+    cravings = [v for v in series["craving_24h"] if isinstance(v, int)]
+    happy = [v for v in series["ons_happy"] if isinstance(v, int)]
+    anxious, users = series["ons_anxious"], series["time_with_users"]
     return History(
         craving_last_7_days=tuple(cravings),
         ons_happy_last_7_days=tuple(happy),
@@ -111,6 +121,12 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
     ident = identity or await client_identity(tx, client)
     discreet = client.discreet
     ended: str | None = None
+    flow_id = step.session.flow_id if step.session else next(
+        (e.flow_id for e in step.effects if isinstance(e, FlowEnded)), None)
+    # A question's reprompt and expiry share one timer row that re-arms itself: one write
+    # per step instead of three (this is the hot path).
+    set_timers = sorted((e for e in step.effects if isinstance(e, SetTimer)),
+                        key=lambda e: e.due_at)
     for effect in step.effects:
         if isinstance(effect, Say):
             if ident is None:
@@ -125,7 +141,8 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
             await tx.execute(
                 "INSERT INTO answers (client_id, session_id, flow_id, question_key, raw_text,"
                 " value, status, inbound_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (client.id, session_id, await _flow_id(tx, session_id), effect.question_key,
+                (client.id, session_id, flow_id or await _flow_id(tx, session_id),
+                 effect.question_key,
                  effect.raw_text, None if effect.value is None else json.dumps(effect.value),
                  effect.status, inbound_id, iso(now)))
         elif isinstance(effect, SaveScore):
@@ -141,11 +158,14 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
                                 source="answer", detail=detail, session_id=session_id,
                                 inbound_id=inbound_id)
         elif isinstance(effect, SetTimer):
-            await timers.schedule(tx, now, f"flow:{session_id}:{effect.timer}",
-                                  f"flow_{effect.timer}", effect.due_at, client_id=client.id,
-                                  payload={"session": session_id, "seq": effect.seq})
+            if effect is set_timers[0]:
+                await timers.schedule(
+                    tx, now, f"flow:{session_id}:timeout", "flow_timeout", effect.due_at,
+                    client_id=client.id, payload={"session": session_id, "events": [
+                        [e.timer, iso(e.due_at), e.seq] for e in set_timers]})
         elif isinstance(effect, CancelTimers):
-            await timers.cancel(tx, now, f"flow:{session_id}:")
+            if not set_timers:
+                await timers.cancel(tx, now, f"flow:{session_id}:")
         elif isinstance(effect, UpdateClient):
             discreet = await _update_client(tx, now, client, effect, discreet)
         elif isinstance(effect, FlowEnded):
@@ -280,8 +300,7 @@ async def after_linked(tx: Tx, now: datetime, client_id: int) -> None:
 # Inbound from a client -------------------------------------------------------------------------
 
 async def client_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
-                       now: datetime) -> None:
-    active = await active_session(tx, client.id)
+                       now: datetime, active: tuple[int, SessionState, Flow] | None) -> None:
     if active is not None:
         sid, session, flow = active
         step = engine.step(flow, session, Reply(stored.message.body), view(client, now), now,
@@ -333,8 +352,7 @@ async def apply_loose(tx: Tx, now: datetime, client: ClientInfo, step: Step, ide
                           cause=f"inbound:{inbound_id}", reply=True)
 
 
-async def is_safety_question_pending(tx: Tx, client_id: int) -> bool:
-    active = await active_session(tx, client_id)
+def safety_pending(active: tuple[int, SessionState, Flow] | None) -> bool:
     return bool(active and engine.safety_question_pending(active[2], active[1]))
 
 
@@ -398,18 +416,21 @@ async def _deferred_start(tx: Tx, timer: timers.Timer, now: datetime) -> str:
                             params=p["params"], cause=p["cause"])
 
 
-@timers.handles("flow_reprompt")
-async def _reprompt(tx: Tx, timer: timers.Timer, now: datetime) -> str:
-    # A nudge that would land in quiet hours is dropped, not held till morning: by then the
-    # question has expired and a stray question would only confuse.
-    if timer.client_id is not None and await allowed_from(tx, timer.client_id, now) > now:
-        return "skipped: quiet hours"
-    return await _timer_step(tx, timer, now, Reprompt(timer.payload.get("seq")))
-
-
-@timers.handles("flow_expire")
-async def _expire(tx: Tx, timer: timers.Timer, now: datetime) -> str:
-    return await _timer_step(tx, timer, now, Expire(timer.payload.get("seq")))
+@timers.handles("flow_timeout")
+async def _timeout(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    (kind, _, seq), *rest = timer.payload["events"]
+    if rest:
+        # Re-arm for the next event first; if this step sets new timers, they replace it.
+        await timers.schedule(tx, now, timer.key, timer.kind, parse_iso(rest[0][1]),
+                              client_id=timer.client_id,
+                              payload={**timer.payload, "events": rest})
+    if kind == "reprompt":
+        # A nudge that would land in quiet hours is dropped, not held till morning: by then
+        # the question may have expired and a stray question would only confuse.
+        if timer.client_id is not None and await allowed_from(tx, timer.client_id, now) > now:
+            return "skipped: quiet hours"
+        return await _timer_step(tx, timer, now, Reprompt(seq))
+    return await _timer_step(tx, timer, now, Expire(seq))
 
 
 # Staff --------------------------------------------------------------------------------------

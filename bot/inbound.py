@@ -50,20 +50,19 @@ Router = Callable[[Tx, StoredInbound, datetime], Awaitable[str]]
 async def store_and_route(tx: Tx, msg: InboundMessage, now: datetime,
                           route: Router) -> tuple[int, bool]:
     """Returns (inbound id, fresh). A redelivery returns the first row's id and fresh=False."""
+    identity = await find_identity(tx, msg.channel, msg.address)
     row_id = await tx.execute(
-        "INSERT INTO inbound (channel, provider_id, address, kind, body, payload, received_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, provider_id) DO NOTHING",
+        "INSERT INTO inbound (channel, provider_id, address, kind, body, payload, identity_id,"
+        " client_id, staff_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (channel, provider_id) DO NOTHING",
         (msg.channel, msg.provider_id, msg.address, msg.kind, msg.body,
-         json.dumps(msg.payload, sort_keys=True) if msg.payload else None, iso(now)))
+         json.dumps(msg.payload, sort_keys=True) if msg.payload else None,
+         identity.id if identity else None, identity.client_id if identity else None,
+         identity.staff_id if identity else None, iso(now)))
     if not row_id:
         existing = await tx.value("SELECT id FROM inbound WHERE channel = ? AND provider_id = ?",
                                   (msg.channel, msg.provider_id))
         return int(existing), False
-    identity = await find_identity(tx, msg.channel, msg.address)
-    if identity is not None:
-        await tx.execute(
-            "UPDATE inbound SET identity_id = ?, client_id = ?, staff_id = ? WHERE id = ?",
-            (identity.id, identity.client_id, identity.staff_id, row_id))
     await _route(tx, StoredInbound(row_id, msg, identity, now), now, route)
     return row_id, True
 

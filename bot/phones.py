@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
+
+# Providers send E.164 already; parsing it again with phonenumbers is the slow path.
+_E164_GB_MOBILE = re.compile(r"\+447\d{9}")
 
 DEFAULT_REGION = "GB"
 
@@ -13,6 +18,8 @@ class InvalidPhone(ValueError):
 
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """'07700 900123' or '+44 7700 900123' -> '+447700900123'; anything else raises InvalidPhone."""
+    if _E164_GB_MOBILE.fullmatch(raw):
+        return raw
     try:
         num = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

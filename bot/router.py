@@ -45,8 +45,8 @@ async def route(tx: Tx, stored: StoredInbound, now: datetime) -> str:
 
 async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
                       now: datetime) -> str:
-    pending = await conversation.is_safety_question_pending(tx, client.id)
-    intent = detect(stored.message.body, safety_question_pending=pending)
+    active = await conversation.active_session(tx, client.id)
+    intent = detect(stored.message.body, safety_question_pending=conversation.safety_pending(active))
     if intent is Intent.CRISIS:
         # Before anything else, opted out or not: the crisis text, the flow stops, RED is raised.
         await conversation.crisis(tx, stored, ident, client, now)
@@ -64,7 +64,7 @@ async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
     elif intent is Intent.CALLBACK:
         await conversation.callback_request(tx, stored, ident, client, now)
     else:
-        await conversation.client_reply(tx, stored, ident, client, now)
+        await conversation.client_reply(tx, stored, ident, client, now, active)
     return "processed"
 
 

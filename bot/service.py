@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 from datetime import timedelta
@@ -24,6 +25,9 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
+# Capabilities that register timer handlers and check their own rows at start: each module
+# defines `async on_start(db, now)` (the reminder planner makes sure today's plan exists).
+START_MODULES: tuple[str, ...] = ("reminders.jobs",)
 
 
 class Service:
@@ -43,6 +47,8 @@ class Service:
 
     async def start(self) -> None:
         await self.db.open()
+        for module in START_MODULES:
+            await importlib.import_module(module).on_start(self.db, self.clock.now())
         senders: dict[str, Sender] = {}
         if self.settings.simulator:
             senders["sim"] = SimulatorSender()

@@ -41,8 +41,13 @@ def catalog(locale: str) -> Mapping[str, str]:
     return merged
 
 
+@cache
+def _locales() -> frozenset[str]:
+    return frozenset(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
+
+
 def available_locales() -> list[str]:
-    return sorted(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
+    return sorted(_locales())
 
 
 def has_text(key: str, locale: str = DEFAULT_LOCALE) -> bool:
@@ -57,7 +62,7 @@ def render(
     discreet: bool = False,
 ) -> str:
     """The text for `key` in `locale` (falling back to en_GB), discreet variant when asked and present."""
-    loc = locale if locale and (LOCALE_DIR / locale).is_dir() else DEFAULT_LOCALE
+    loc = locale if locale and locale in _locales() else DEFAULT_LOCALE
     keys = ([f"{key}.discreet"] if discreet else []) + [key]
     for k in keys:
         for cat in (catalog(loc), catalog(DEFAULT_LOCALE)):

@@ -54,14 +54,23 @@ _SYNONYMS = (
 )
 
 
+_ODED = re.compile(r"(?<!\w)od'(?:e?d)(?!\w)")
+_OD_DOTS = re.compile(r"(?<!\w)o\.d\.?(?!\w)")
+_SYNONYM_MAP = dict(_SYNONYMS)
+# One pass for all synonyms (longest first, so "can not" wins over a shorter overlap).
+_SYNONYM_RE = re.compile(
+    r"(?<!\S)(" + "|".join(re.escape(a) for a in sorted(_SYNONYM_MAP, key=len, reverse=True))
+    + r")(?!\S)")
+
+
 def normalise(text: str) -> str:
     """Lower-case words and emoji separated by single spaces, apostrophes dropped."""
     t = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text or "").lower())
     for a in _APOSTROPHES:
         t = t.replace(a, "'")
     # "OD'd" is unambiguous only while it has its apostrophe ("odd" is a word); "O.D." too.
-    t = re.sub(r"(?<!\w)od'(?:e?d)(?!\w)", "oded", t)
-    t = re.sub(r"(?<!\w)o\.d\.?(?!\w)", "od", t)
+    t = _ODED.sub("oded", t)
+    t = _OD_DOTS.sub("od", t)
     t = t.replace("'", "")
     out: list[str] = []
     for ch in t:
@@ -72,9 +81,7 @@ def normalise(text: str) -> str:
         else:
             out.append(" ")
     t = " ".join("".join(out).split())
-    for a, b in _SYNONYMS:
-        t = re.sub(rf"(?<!\S){a}(?!\S)", b, t)
-    return t
+    return _SYNONYM_RE.sub(lambda m: _SYNONYM_MAP[m.group(1)], t)
 
 
 def _token_pattern(token: str, elastic: bool) -> str:
@@ -98,10 +105,13 @@ _Callback = list[tuple[re.Pattern[str], str]]
 
 
 @lru_cache(maxsize=8)
-def _compiled(phrases: Phrases) -> tuple[_Crisis, _Callback]:
+def _compiled(phrases: Phrases) -> tuple[_Crisis, _Callback, re.Pattern[str]]:
     crisis = [(re.compile(phrase_pattern(p)), p, cat) for p, cat in phrases.crisis if normalise(p)]
     callback = [(re.compile(phrase_pattern(p)), p) for p in phrases.callback if normalise(p)]
-    return crisis, callback
+    # Every inbound message is screened: one combined search rejects the common case (a number,
+    # an ordinary word) at once; only a hit walks the list to name the phrase, in config order.
+    anything = re.compile("|".join(f"(?:{pat.pattern})" for pat, *_ in (*crisis, *callback)))
+    return crisis, callback, anything
 
 
 def _alone(text: str) -> str:
@@ -125,13 +135,14 @@ def classify(
     safety_question_pending: bool = False,
 ) -> Detection | None:
     """The intent of an inbound message, with the phrase that matched; None: not an intent."""
-    crisis, callback = _compiled(_phrases(phrases))
+    crisis, callback, anything = _compiled(_phrases(phrases))
     norm = normalise(text)
-    for pattern, phrase, category in crisis:
+    hit = anything.search(norm) is not None
+    for pattern, phrase, category in crisis if hit else ():
         if pattern.search(norm):
             return Detection(Intent.CRISIS, phrase, category)
     alone = _alone(text)
-    called = next((p for pat, p in callback if pat.search(norm)), None)
+    called = next((p for pat, p in callback if pat.search(norm)), None) if hit else None
     if safety_question_pending and (alone in HELP_WORDS or called):
         return Detection(Intent.CRISIS, called or alone, "safety")
     if alone in OPT_OUT_WORDS:
