@@ -54,7 +54,7 @@ def server_env(db: Path, twilio_url: str, telegram_url: str) -> dict[str, str]:
 @contextmanager
 def server(args: Sequence[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process and wait until /healthz (or any answer on `port`) responds."""
-    log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "ab")  # noqa: SIM115
+    log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "ab")
     proc = subprocess.Popen([sys.executable, *args], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=log)
     try:
