@@ -20,6 +20,7 @@ import random
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.channels.base import Permanent, RetryLater, Sender, SendError, Sent
 from bot.clock import Clock, iso
@@ -77,7 +78,11 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self._wake = asyncio.Event()
-        self._inflight: set[int] = set()
+        self._inflight: dict[str, set[int]] = {ch: set() for ch in self.senders}
+        # In flight per channel: about two seconds of sending at its rate limit.
+        self._caps = {"sms": max(4, int(2 * settings.twilio_rate.per_second)),
+                      "telegram": max(8, int(2 * settings.telegram_rate.per_second)),
+                      "sim": MAX_INFLIGHT}
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel_bucket = {
             "telegram": TokenBucket(settings.telegram_rate),
@@ -104,7 +109,7 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatcher claim failed; retrying")
                 claimed = 0
-            if claimed == 0 or len(self._inflight) >= MAX_INFLIGHT:
+            if claimed == 0:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
@@ -131,38 +136,45 @@ class Dispatcher:
     async def claim_and_start(self) -> int:
         rows = await self.db.write(self._claim)
         for row in rows:
-            self._inflight.add(row.id)
+            self._inflight[row.channel].add(row.id)
             task = asyncio.create_task(self._deliver(row), name=f"send-{row.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(rows)
 
     async def _claim(self, tx: Tx) -> list[OutRow]:
-        now = iso(self.clock.now())
-        limit = min(CLAIM_BATCH, MAX_INFLIGHT - len(self._inflight))
-        if limit <= 0:
-            return []
-        channels = tuple(self.senders)
-        marks = ",".join("?" * len(channels))
+        rows: list[Any] = []
+        for channel in self.senders:
+            # Each channel claims only what it can send soon, so a slow SMS rate never holds
+            # the slots a Telegram alert needs.
+            limit = min(CLAIM_BATCH, self._caps[channel] - len(self._inflight[channel]))
+            if limit > 0:
+                rows.extend(await self._due(tx, channel, limit))
+        return await self._mark_claimed(tx, rows)
+
+    async def _due(self, tx: Tx, channel: str, limit: int) -> list[Any]:
         # The oldest open row per recipient, unless an earlier one of at least its priority is
         # still open: order per person, escalations first.
-        rows = await tx.all(
-            f"""SELECT o.id, o.channel, o.address, o.identity_id, o.body, o.reply_markup,
+        return await tx.all(
+            """SELECT o.id, o.channel, o.address, o.identity_id, o.body, o.reply_markup,
                        e.provider_id, o.safety, o.attempts, o.segments, o.maybe_sent, o.created_at,
                        o.op, o.ref, o.cause,
                        (oo.identity_id IS NOT NULL) AS opted_out
                 FROM outbox o
                 LEFT JOIN outbox e ON e.id = o.edit_of
                 LEFT JOIN opt_outs oo ON oo.identity_id = o.identity_id
-                WHERE o.status = 'queued' AND o.next_attempt_at <= ? AND o.channel IN ({marks})
+                WHERE o.status = 'queued' AND o.next_attempt_at <= ? AND o.channel = ?
                   AND NOT EXISTS (
                     SELECT 1 FROM outbox p
                     WHERE p.channel = o.channel AND p.address = o.address AND p.id < o.id
                       AND p.status IN ('queued', 'sending') AND p.priority >= o.priority)
                 ORDER BY o.priority DESC, o.id
                 LIMIT ?""",
-            (now, *channels, limit),
+            (iso(self.clock.now()), channel, limit),
         )
+
+    async def _mark_claimed(self, tx: Tx, rows: list[Any]) -> list[OutRow]:
+        now = iso(self.clock.now())
         claimed: list[OutRow] = []
         for r in rows:
             if r["opted_out"] and not r["safety"]:
@@ -217,7 +229,7 @@ class Dispatcher:
             log.exception("could not record the outcome of outbox row %s; it stays 'sending'"
                           " and is requeued at the next start", row.id)
         finally:
-            self._inflight.discard(row.id)
+            self._inflight[row.channel].discard(row.id)
             self._wake.set()
 
     async def _record(self, tx: Tx, row: OutRow, result: Sent | SendError) -> None:
