@@ -59,6 +59,11 @@ async def paced(port: int, requests: list[bytes], per_second: float, stop: async
     return sent
 
 
+def fetch_json(url: str) -> list[dict[str, object]]:
+    with urllib.request.urlopen(url) as r:
+        return json.load(r)  # type: ignore[no-any-return]
+
+
 async def main(samples: int, background: float, clients: int = 900) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, fake_providers() as urls:
         tmpdir = Path(tmp)
@@ -85,8 +90,8 @@ async def main(samples: int, background: float, clients: int = 900) -> dict[str,
             await asyncio.sleep(2.0)
             stop.set()
             noise_sent = await bg
-            with urllib.request.urlopen(urls["records"] + "/_records/telegram/sendMessage") as r:
-                records = json.load(r)
+            records = await asyncio.to_thread(fetch_json,
+                                              urls["records"] + "/_records/telegram/sendMessage")
     latencies = []
     for i in range(samples):
         chat = str(OFFICER_CHAT + i)
