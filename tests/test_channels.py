@@ -314,3 +314,37 @@ async def test_healthz_reports_database_dispatcher_and_scheduler(harness: Harnes
     body = r.json()
     assert r.status_code == 200, body
     assert body["database"] == body["dispatcher"] == body["scheduler"] == "ok"
+
+
+async def test_rows_committed_while_the_dispatcher_was_down_are_sent_after_restart(
+        harness: Harness) -> None:
+    from bot.service import Service
+
+    await harness.add_client()
+    settings = harness.service.settings
+    # Committed, then the process stops before the dispatcher gets to it...
+    await queue_text(harness, SAM, "Queued before the crash")
+    # ...and another row was mid-send when it died (outcome unknown).
+    row = await queue_text(harness, SAM, "Was being sent")
+    await harness.write(lambda tx: tx.execute(
+        "UPDATE outbox SET status = 'sending', attempts = 1 WHERE id = ?", (row,)))
+    old = harness.service.dispatcher
+    assert old is not None
+    harness.service.dispatcher = None  # stop() must not drain: the process "died"
+    await harness.service.stop()
+    for sender in old.senders.values():
+        await sender.close()
+    fresh = Service(settings, clock=harness.clock, tick_seconds=3600)
+    await fresh.start()
+    try:
+        assert fresh.dispatcher is not None
+        for _ in range(3):
+            await fresh.dispatcher.claim_and_start()
+            await fresh.dispatcher.drain()
+        bodies = [r.params["Body"] for r in harness.twilio.sent("messages.create")]
+        assert bodies == ["Queued before the crash", "Was being sent"]
+        outcomes = [r["outcome"] for r in await fresh.db.all(
+            "SELECT outcome FROM outbox_attempts WHERE outbox_id = ? ORDER BY id", (row,))]
+        assert outcomes == ["interrupted", "sent"]
+    finally:
+        await fresh.stop()
