@@ -51,6 +51,14 @@ def server_env(db: Path, twilio_url: str, telegram_url: str) -> dict[str, str]:
     return env
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @contextmanager
 def server(args: Sequence[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process and wait until /healthz (or any answer on `port`) responds."""
@@ -71,11 +79,7 @@ def server(args: Sequence[str], env: dict[str, str], port: int) -> Iterator[subp
             raise RuntimeError("server did not start")
         yield proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 
@@ -173,11 +177,7 @@ def fake_providers() -> Iterator[dict[str, str]]:
         line = proc.stdout.readline().decode().split()
         yield dict(part.split("=", 1) for part in line)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def median(xs: Sequence[float]) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 import time
 import warnings
@@ -19,11 +18,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from bot.channels.twilio_sms import RateLimited, RedirectingHttpClient
 from tests.fakes import (
     BLOCKED_DESCRIPTION,
     DEFAULT_TOKEN,
@@ -41,46 +39,6 @@ TO_2 = "+447700900124"
 FROM = "+447700900001"
 CHAT = 700900123
 CHAT_2 = 700900124
-
-TWILIO_API_BASE = "https://api.twilio.com"
-
-
-class RedirectingAsyncTwilioHttpClient(AsyncTwilioHttpClient):
-    """Sends ``https://api.twilio.com/...`` to ``base_url`` instead (test copy of the
-    production subclass).  Also applies the constructor ``timeout``, which upstream's async
-    client ignores, and sends basic auth as a header (aiohttp 3.14 deprecates ``auth=``)."""
-
-    def __init__(self, base_url: str = TWILIO_API_BASE, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.base_url = base_url.rstrip("/")
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - upstream signature
-        allow_redirects: bool = False,
-    ) -> Response:
-        if url == TWILIO_API_BASE or url.startswith(TWILIO_API_BASE + "/"):
-            url = self.base_url + url[len(TWILIO_API_BASE) :]
-        if auth is not None:
-            creds = base64.b64encode(f"{auth[0]}:{auth[1]}".encode("latin-1")).decode("ascii")
-            headers = {**(headers or {}), "Authorization": f"Basic {creds}"}
-        return await super().request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=headers,
-            auth=None,
-            timeout=self.timeout if timeout is None else timeout,
-            allow_redirects=allow_redirects,
-        )
-
 
 # ---------------------------------------------------------------------- fixtures
 
@@ -105,7 +63,7 @@ async def tw() -> AsyncIterator[FakeTwilioApi]:
 
 @pytest.fixture
 async def twilio(tw: FakeTwilioApi) -> AsyncIterator[Client]:
-    http = RedirectingAsyncTwilioHttpClient(tw.url, timeout=0.2)
+    http = RedirectingHttpClient(tw.url, timeout=0.2)
     try:
         yield Client(tw.account_sid, tw.auth_token, http_client=http)
     finally:
@@ -413,11 +371,12 @@ async def test_twilio_unsubscribed_21610(tw: FakeTwilioApi, twilio: Client) -> N
 
 async def test_twilio_rate_limit_and_bad_auth(tw: FakeTwilioApi, twilio: Client) -> None:
     tw.rate_limit("messages.create", retry_after=3)
-    with pytest.raises(TwilioRestException) as caught:
+    # Our client surfaces the Retry-After that the library would drop.
+    with pytest.raises(RateLimited) as limited:
         await twilio.messages.create_async(to=TO, from_=FROM, body="hi")
-    assert (caught.value.status, caught.value.code) == (429, 20429)
+    assert limited.value.retry_after == 3.0
 
-    http = RedirectingAsyncTwilioHttpClient(tw.url)
+    http = RedirectingHttpClient(tw.url, timeout=15)
     try:
         wrong = Client(tw.account_sid, "wrong-token", http_client=http)
         with pytest.raises(TwilioRestException) as caught:

@@ -14,7 +14,6 @@ become ``TwilioServiceException``).
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
 from datetime import UTC, datetime
@@ -24,6 +23,8 @@ from urllib.parse import urlencode
 
 from aiohttp import BasicAuth, ClientSession, web
 from twilio.request_validator import RequestValidator
+
+from bot.segments import count_segments
 
 from .base import FakeServer, Fault, RecordedRequest, Reply
 
@@ -36,13 +37,6 @@ FETCH = "messages.fetch"
 UNSUBSCRIBED_CODE = 21610
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-
-# GSM 03.38 basic character set and extension table (extension chars cost two septets).
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 
 _ERROR_MESSAGES: dict[int, tuple[int, str]] = {
     400: (21600, "Bad Request"),
@@ -65,19 +59,6 @@ def twilio_error(code: int, message: str, status: int) -> dict[str, Any]:
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
-
-
-def count_segments(body: str) -> int:
-    """SMS segment count: GSM-7 160/153 septets, otherwise UCS-2 70/67 code units."""
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in body):
-        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in body)
-        single, multi = 160, 153
-    else:
-        units = len(body.encode("utf-16-le")) // 2
-        single, multi = 70, 67
-    if units <= single:
-        return 1
-    return math.ceil(units / multi)
 
 
 def _new_sid(prefix: str) -> str:
