@@ -46,6 +46,16 @@ SOURCE_LABELS = {
     "word_of_mouth": "Word of mouth",
 }
 
+QUESTION_LABELS = {
+    "ons_happy": "Happy", "ons_anxious": "Anxious", "ons_satisfied": "Satisfied",
+    "ons_worthwhile": "Worthwhile", "craving_24h": "Craving", "used_since_last": "Used",
+    "safe_now": "Safe now", "call_wanted": "Wants a call", "note_for_officer": "Note",
+    "readiness": "Readiness", "confidence": "Confidence", "housing_lost": "Housing lost",
+    "time_with_users": "Time with users", "appointment_confirmed": "Coming",
+    "appointment_travel": "Getting there", "consent": "Consent",
+    "preferred_channel": "Channel", "checkin_time": "Check-in time",
+}
+
 ACK_METHOD_LABELS = {"telegram_button": "Telegram button", "call_now": "\"I'll call now\"",
                      "sms": "SMS reply", "web": "Admin panel", "cli": "Command line"}
 
@@ -76,6 +86,10 @@ def reason(code: str | None) -> str:
 
 def source(code: str | None) -> str:
     return label(code, SOURCE_LABELS)
+
+
+def question(code: str | None) -> str:
+    return label(code, QUESTION_LABELS)
 
 
 def role(code: str | None) -> str:

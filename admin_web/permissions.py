@@ -35,6 +35,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "import": frozenset({"supervisor"}),
     "settings": frozenset({"admin"}),
     "mentor": frozenset({"mentor"}),
+    # Aftercare groups and their mentors: promote a graduate, step a mentor down.
+    "groups": frozenset({"supervisor"}),
 }
 
 HOME = {"officer": "/admin/escalations", "supervisor": "/admin/escalations",
@@ -48,6 +50,7 @@ NAV = (
     ("unmatched", "/admin/unmatched", "Unmatched"),
     ("dashboard", "/admin/dashboard", "Dashboard"),
     ("staff", "/admin/staff", "Staff & rota"),
+    ("groups", "/admin/groups", "Aftercare"),
     ("import", "/admin/import", "Import"),
     ("audit", "/admin/audit", "Audit log"),
     ("settings", "/admin/settings", "Settings"),

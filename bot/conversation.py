@@ -455,6 +455,12 @@ async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, acto
 async def staff_message(tx: Tx, stored: StoredInbound, ident: Identity, now: datetime) -> str:
     from bot import escalation
 
+    role = await tx.value("SELECT role FROM staff WHERE id = ?", (ident.staff_id,))
+    if role == "mentor":
+        # Mentors never reach /open or ACK: only their own mentor commands.
+        from bot import mentor_chat
+
+        return await mentor_chat.staff_message(tx, stored, ident, now)
     text = stored.message.body.strip()
     words = text.split()
     if text.lower().startswith("/open"):
@@ -474,9 +480,14 @@ async def staff_message(tx: Tx, stored: StoredInbound, ident: Identity, now: dat
 
 
 async def callback(tx: Tx, stored: StoredInbound, now: datetime) -> str:
-    """An inline button pressed in a private chat (escalation buttons)."""
+    """An inline button pressed in a private chat (escalation buttons; aftercare ones are
+    'ag:...', see bot/mentor_chat.py)."""
     from bot import escalation
 
+    if stored.message.body.startswith("ag:"):
+        from bot import mentor_chat
+
+        return await mentor_chat.button(tx, stored, now)
     ident = stored.identity
     staff_id = ident.staff_id if ident else None
     payload = stored.message.payload
@@ -488,4 +499,6 @@ async def callback(tx: Tx, stored: StoredInbound, now: datetime) -> str:
 
 async def group_message(tx: Tx, stored: StoredInbound, now: datetime) -> str:
     """Messages in group chats are never a client's answers; aftercare groups use them."""
-    return "ignored"
+    from bot import groups
+
+    return await groups.group_message(tx, stored, now)

@@ -89,6 +89,7 @@ class Dispatcher:
             "sms": TokenBucket(settings.twilio_rate),
         }
         self._chat_buckets: dict[str, TokenBucket] = {}
+        self._group_buckets: dict[str, TokenBucket] = {}
         self.last_loop: float = 0.0
         self.sent = 0
 
@@ -195,6 +196,17 @@ class Dispatcher:
                 op=r["op"], ref=r["ref"], cause=r["cause"]))
         return claimed
 
+    def group_bucket(self, address: str) -> TokenBucket | None:
+        """Group and supergroup chats (negative ids) also get Telegram's per-group limit, spaced
+        evenly (burst 1): 20/m means one every 3 s, so no minute ever holds more than 20."""
+        if not address.startswith("-"):
+            return None
+        bucket = self._group_buckets.get(address)
+        if bucket is None:
+            bucket = self._group_buckets[address] = TokenBucket(
+                self.settings.telegram_group_rate, burst=1)
+        return bucket
+
     async def _throttle(self, row: OutRow) -> None:
         bucket = self._channel_bucket.get(row.channel)
         if row.channel == "telegram":
@@ -203,6 +215,9 @@ class Dispatcher:
                 chat = self._chat_buckets[row.address] = TokenBucket(
                     self.settings.telegram_chat_rate, burst=1)
             await chat.acquire()
+            group = self.group_bucket(row.address)
+            if group is not None:
+                await group.acquire()
         if bucket is not None:
             await bucket.acquire(float(row.segments or 1) if row.channel == "sms" else 1.0)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import conversation
+from bot import conversation, mentor_chat
 from bot.clock import iso
 from bot.db import Tx
 from bot.identities import Identity, clear_opt_out, redeem_link_code, set_opt_out
@@ -63,7 +63,9 @@ async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
                   safety=True, cause=f"inbound:{stored.id}", reply=True)
     elif intent is Intent.CALLBACK:
         await conversation.callback_request(tx, stored, ident, client, now)
-    else:
+    elif not await mentor_chat.client_text(tx, stored, ident, client, now, active):
+        # MENTOR, a mentor's words, or the answer to a question we asked outside the flows
+        # (the latest question asked wins) were taken above; anything else goes to the flow.
         await conversation.client_reply(tx, stored, ident, client, now, active)
     return "processed"
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 2.0
 # Capabilities that register timer handlers and check their own rows at start: each module
 # defines `async on_start(db, now)` (the reminder planner makes sure today's plan exists).
-START_MODULES: tuple[str, ...] = ("reminders.jobs",)
+START_MODULES: tuple[str, ...] = ("reminders.jobs", "bot.aftercare_jobs")
 
 
 class Service:

@@ -55,6 +55,8 @@ class Settings:
     telegram_api_url: str = TELEGRAM_DEFAULT_API
     telegram_rate: Rate = Rate(25, 1)
     telegram_chat_rate: Rate = Rate(1, 1)
+    # Telegram allows a group chat about 20 messages a minute (on top of the per-chat rate).
+    telegram_group_rate: Rate = Rate(20, 60)
     twilio_rate: Rate = Rate(1, 1)  # segments per second per sender
     send_timeout: float = 15.0
     retry_base: float = 2.0
@@ -223,6 +225,9 @@ def load_settings(
         telegram_rate=parse_rate(env.get("O2R_TELEGRAM_RATE", "25/s"), "O2R_TELEGRAM_RATE"),
         telegram_chat_rate=parse_rate(
             env.get("O2R_TELEGRAM_CHAT_RATE", "1/s"), "O2R_TELEGRAM_CHAT_RATE"
+        ),
+        telegram_group_rate=parse_rate(
+            env.get("O2R_TELEGRAM_GROUP_RATE", "20/m"), "O2R_TELEGRAM_GROUP_RATE"
         ),
         twilio_rate=parse_rate(env.get("O2R_TWILIO_RATE", "1/s"), "O2R_TWILIO_RATE"),
         send_timeout=_float(env, "O2R_SEND_TIMEOUT", 15.0, lo=0.1),

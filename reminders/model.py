@@ -12,7 +12,7 @@ SendKind = Literal["reminder", "followup", "checkin", "scale"]
 
 # Flow ids owned by the flows engine.
 FLOW_DAILY = "daily_checkin"
-FLOW_WEEKLY = "weekly"
+FLOW_WEEKLY = "weekly_checkin"
 FLOW_MONTHLY = "monthly_spane"
 
 

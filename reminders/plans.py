@@ -115,12 +115,23 @@ class CheckinCadence:
 
 
 @dataclass(frozen=True, slots=True)
+class CourseConfig:
+    sessions_per_cohort: int = 4
+    session_length: timedelta = timedelta(hours=2)
+
+
+@dataclass(frozen=True, slots=True)
 class RemindersConfig:
     quiet: QuietHours
     late_grace: timedelta
     followup_after: timedelta
     plans: Mapping[str, ReminderPlan]
     checkins: CheckinCadence
+    # The daily planner: when (local) it plans the next day, how far ahead recurring
+    # appointments are written out.
+    day_plan_at: time = time(12, 0)
+    series_horizon: timedelta = timedelta(days=92)
+    course: CourseConfig = CourseConfig()
 
     def plan(self, kind: str) -> ReminderPlan:
         try:
@@ -144,15 +155,30 @@ def parse_config(raw: Mapping[str, Any]) -> RemindersConfig:
     qh = _table(raw, "quiet_hours")
     _only(qh, "quiet_hours", {"start", "end"})
     planning = _table(raw, "planning")
-    _only(planning, "planning", {"late_grace"})
+    _only(planning, "planning", {"late_grace", "day_plan_at", "series_horizon"})
     course = _table(raw, "course")
-    _only(course, "course", {"followup_after"})
+    _only(course, "course", {"followup_after", "sessions_per_cohort", "session_length"})
+    defaults = CourseConfig()
     return RemindersConfig(
         quiet=QuietHours(_clock(qh, "quiet_hours", "start"), _clock(qh, "quiet_hours", "end")),
         late_grace=_duration(planning, "planning", "late_grace", allow_zero=True),
         followup_after=_duration(course, "course", "followup_after", allow_zero=True),
         plans=_plans(_table(raw, "plans"), "plans"),
         checkins=_checkins(_table(raw, "checkins"), "checkins"),
+        day_plan_at=_clock(planning, "planning", "day_plan_at")
+        if "day_plan_at" in planning
+        else time(12, 0),
+        series_horizon=_duration(planning, "planning", "series_horizon")
+        if "series_horizon" in planning
+        else timedelta(days=92),
+        course=CourseConfig(
+            sessions_per_cohort=_int(course, "course", "sessions_per_cohort", 1, 52)
+            if "sessions_per_cohort" in course
+            else defaults.sessions_per_cohort,
+            session_length=_duration(course, "course", "session_length")
+            if "session_length" in course
+            else defaults.session_length,
+        ),
     )
 
 

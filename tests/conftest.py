@@ -44,6 +44,7 @@ def test_settings(db_path: Path, twilio_url: str | None, telegram_url: str | Non
         telegram_webhook_secret=TG_SECRET if telegram_url else None,
         telegram_api_url=(telegram_url + "/bot") if telegram_url else "https://api.telegram.org/bot",
         telegram_rate=Rate(1000, 1), telegram_chat_rate=Rate(1000, 1), twilio_rate=Rate(1000, 1),
+        telegram_group_rate=Rate(1000, 1),
         send_timeout=1.0, retry_base=0.05, retry_cap=0.2, max_attempts=5,
     )
     return replace(base, **changes)

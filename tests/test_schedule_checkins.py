@@ -77,7 +77,7 @@ def test_engagement_daily_weekly_and_monthly_keys():
     sends = run([client()], MONDAY)
     assert [(s.key, s.flow) for s in sends] == [
         ("checkin:1:2025-03-10", "daily_checkin"),
-        ("scale:weekly:1:2025-W11", "weekly"),
+        ("scale:weekly:1:2025-W11", "weekly_checkin"),
     ]
     daily, weekly = sends
     assert daily.due_at == datetime(2025, 3, 10, 10, tzinfo=UTC)

@@ -1,0 +1,97 @@
+"""The caseload: filter by stage, status, officer and area; search by reference or first name."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from admin_web import labels
+from admin_web.auth import guard
+from admin_web.csvout import csv_response
+from admin_web.permissions import User, caseload_scope
+from admin_web.templating import page
+from admin_web.web import db, now
+from bot.audit import audit
+from bot.people import STAGES, STATUSES
+
+MAX_ROWS = 500
+
+
+def filters_of(request: Request) -> dict[str, str]:
+    q = request.query_params
+    out = {k: q.get(k, "").strip()[:80] for k in ("stage", "status", "officer", "area", "q")}
+    if out["stage"] not in STAGES:
+        out["stage"] = ""
+    if out["status"] not in STATUSES:
+        out["status"] = ""
+    if not out["officer"].isdigit():
+        out["officer"] = ""
+    return out
+
+
+async def caseload_rows(database: Any, user: User, f: dict[str, str]) -> list[Any]:
+    scope, params = caseload_scope(user)
+    where, args = [scope], list(params)
+    for key, column in (("stage", "c.stage"), ("status", "c.status"), ("area", "c.area")):
+        if f[key]:
+            where.append(f"{column} = ?")
+            args.append(f[key])
+    if f["officer"]:
+        where.append("c.officer_id = ?")
+        args.append(int(f["officer"]))
+    if f["q"]:
+        where.append("(c.ref LIKE ? ESCAPE '\\' OR c.first_name LIKE ? ESCAPE '\\')")
+        pattern = "%" + f["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        args.extend([pattern, pattern])
+    return list(await database.all(
+        "SELECT c.id, c.ref, c.first_name, c.stage, c.status, c.area, c.referral_source,"
+        " c.heightened_until, s.name AS officer_name,"
+        " (SELECT COUNT(*) FROM escalations e WHERE e.client_id = c.id"
+        "  AND e.status <> 'resolved') AS open_escalations,"
+        " (SELECT MAX(received_at) FROM inbound i WHERE i.client_id = c.id) AS last_heard"
+        " FROM clients c JOIN staff s ON s.id = c.officer_id"
+        f" WHERE {' AND '.join(where)} ORDER BY c.ref LIMIT ?", (*args, MAX_ROWS)))
+
+
+@guard("caseload")
+async def caseload_page(request: Request, user: User) -> Response:
+    f = filters_of(request)
+    rows = await caseload_rows(db(request), user, f)
+    scope, params = caseload_scope(user)
+    areas = [r[0] for r in await db(request).all(
+        f"SELECT DISTINCT c.area FROM clients c WHERE {scope} AND c.area IS NOT NULL"
+        " ORDER BY c.area", params)]
+    officers = await db(request).all(
+        "SELECT id, name FROM staff WHERE role IN ('officer', 'supervisor') AND active = 1"
+        " ORDER BY name") if user.role == "supervisor" else []
+    return await page(request, "caseload.html", rows=rows, f=f, areas=areas, officers=officers,
+                      stages=STAGES, statuses=STATUSES, max_rows=MAX_ROWS,
+                      csv_query=urlencode({k: v for k, v in f.items() if v}),
+                      has_filters=any(f.values()))
+
+
+@guard("caseload")
+async def caseload_csv(request: Request, user: User) -> Response:
+    f = filters_of(request)
+    rows = await caseload_rows(db(request), user, f)
+    moment = now(request)
+    await db(request).write(lambda tx: audit(tx, moment, user.actor, "caseload.exported", None,
+                                             None, rows=len(rows), **{k: v for k, v in f.items()
+                                                                      if v}))
+    return csv_response("caseload.csv", (
+        "ref", "first_name", "stage", "status", "officer", "area", "referral_source",
+        "open_escalations", "last_heard"), (
+        (r["ref"], r["first_name"], labels.stage(r["stage"]), labels.status(r["status"]),
+         r["officer_name"], r["area"], r["referral_source"], r["open_escalations"],
+         r["last_heard"]) for r in rows))
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/clients", caseload_page, methods=["GET"]),
+        Route("/clients.csv", caseload_csv, methods=["GET"]),
+    ]

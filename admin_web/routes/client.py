@@ -1,0 +1,271 @@
+"""One client's page and the actions an officer takes on it.
+
+Every handler first checks the client is within the user's reach (else 404) and every view is
+written to the audit log, so supervisors can see who opened which file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from admin_web import actions, calendar_data
+from admin_web.auth import flash, guard
+from admin_web.charts import Series, line_chart
+from admin_web.permissions import User, allowed, client_in_reach
+from admin_web.routes.queue import OUTCOMES, escalations_for
+from admin_web.templating import page
+from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
+from bot.audit import audit
+from bot.clock import iso, parse_iso
+from bot.db import Tx
+from bot.people import STAGES, InputError
+from flows import registry
+from flows.scales import SCALES
+
+TIMELINE_LIMIT = 150
+ANSWER_LIMIT = 200
+TREND_DAYS = 90
+# Day-to-day answers worth a trend line of their own (0-10 each).
+ANSWER_TRENDS = (("ons_happy", "Happy yesterday"), ("ons_anxious", "Anxious yesterday"),
+                 ("craving_24h", "Craving"))
+# Leaving rehab drops tolerance: these moves also run the post-discharge safety protocol.
+DISCHARGE_MOVES = {"discharged_early": "early", "completed": "completed"}
+
+
+async def _client_or_404(request: Request, user: User) -> int:
+    client_id = path_int(request)
+    if not await client_in_reach(db(request), user, client_id):
+        raise HTTPException(404, "No such client.")
+    return client_id
+
+
+def check_ins(rows: list[Any]) -> list[dict[str, Any]]:
+    """Answers (newest first) grouped by the conversation they came from: one line each."""
+    groups: list[dict[str, Any]] = []
+    index: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        key = r["session_id"] if r["session_id"] is not None else ("loose", r["at"][:10],
+                                                                   r["flow_id"])
+        group = index.get(key)
+        if group is None:
+            group = index[key] = {"at": r["at"], "flow_id": r["flow_id"], "answers": []}
+            groups.append(group)
+        shown = _value(r["value"])
+        raw = r["raw_text"] or ""
+        group["answers"].insert(0, {
+            "question": r["question_key"], "value": shown, "status": r["status"],
+            # What they typed, when it says more than the value we read from it.
+            "raw": raw if raw.strip().lower() != shown.lower() else ""})
+    return groups
+
+
+def _number(raw: str | None) -> float | None:
+    """A stored answer as a number for a chart; None for text, yes/no and missing values."""
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _value(raw: str | None) -> str:
+    if raw is None:
+        return ""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def _charts(database: Any, client_id: int, since: str) -> tuple[list[Any], list[Any]]:
+    """(day-to-day answer trends, scale score trends)."""
+    charts: list[Any] = []
+    for key, title in ANSWER_TRENDS:
+        rows = await database.all(
+            "SELECT at, value FROM answers WHERE client_id = ? AND question_key = ?"
+            " AND status = 'answered' AND at >= ? ORDER BY at", (client_id, key, since))
+        pts = [(parse_iso(r["at"]), float(v)) for r in rows
+               if (v := _number(r["value"])) is not None]
+        chart = line_chart(title, [Series(title, pts)], (0, 10))
+        if chart:
+            charts.append(chart)
+    scale_charts: list[Any] = []
+    for scale_id in [r[0] for r in await database.all(
+            "SELECT DISTINCT scale_id FROM scores WHERE client_id = ? AND total IS NOT NULL"
+            " ORDER BY scale_id", (client_id,))]:
+        rows = await database.all(
+            "SELECT at, total FROM scores WHERE client_id = ? AND scale_id = ?"
+            " AND total IS NOT NULL ORDER BY at", (client_id, scale_id))
+        scale = SCALES.get(scale_id)
+        title = scale.title if scale else scale_id
+        y_range = (scale.lo * len(scale.items), scale.hi * len(scale.items)) \
+            if scale and scale.summed else None
+        chart = line_chart(title, [Series(title, [(parse_iso(r["at"]), r["total"])
+                                                  for r in rows])], y_range)
+        if chart:
+            scale_charts.append(chart)
+    return charts, scale_charts
+
+
+@guard("client")
+async def client_page(request: Request, user: User) -> Response:
+    client_id = await _client_or_404(request, user)
+    database, moment = db(request), now(request)
+    client = await database.one(
+        "SELECT c.*, s.name AS officer_name FROM clients c JOIN staff s ON s.id = c.officer_id"
+        " WHERE c.id = ?", (client_id,))
+    await database.write(lambda tx: audit(tx, moment, user.actor, "client.viewed", "client",
+                                          client_id))
+    identities = await database.all(
+        "SELECT i.id, i.channel, i.address, i.created_at, o.opted_out_at FROM identities i"
+        " LEFT JOIN opt_outs o ON o.identity_id = i.id WHERE i.client_id = ? AND i.active = 1"
+        " ORDER BY i.id", (client_id,))
+    history = await database.all(
+        "SELECT * FROM stage_history WHERE client_id = ? ORDER BY at DESC, id DESC", (client_id,))
+    timeline = list(reversed(await database.all(
+        "SELECT * FROM (SELECT 'in' AS direction, body, received_at AS at, channel, NULL AS status,"
+        " id FROM inbound WHERE client_id = ? AND kind = 'text'"
+        " UNION ALL SELECT 'out', body, created_at, channel, status, id FROM outbox"
+        " WHERE client_id = ? AND op = 'send') ORDER BY at DESC, direction, id DESC LIMIT ?",
+        (client_id, client_id, TIMELINE_LIMIT))))
+    answers = check_ins(await database.all(
+        "SELECT a.session_id, a.flow_id, a.question_key, a.raw_text, a.value, a.status, a.at"
+        " FROM answers a WHERE a.client_id = ? ORDER BY a.at DESC, a.id DESC LIMIT ?",
+        (client_id, ANSWER_LIMIT)))
+    scores = await database.all(
+        "SELECT scale_id, total, detail, at FROM scores WHERE client_id = ?"
+        " ORDER BY at DESC LIMIT 30", (client_id,))
+    escalations = await escalations_for(database, user, "e.client_id = ?", (client_id,),
+                                        "e.status = 'resolved', e.created_at DESC", 50)
+    notes = await database.all(
+        "SELECT n.body, n.at, s.name FROM client_notes n JOIN staff s ON s.id = n.staff_id"
+        " WHERE n.client_id = ? ORDER BY n.at DESC, n.id DESC", (client_id,))
+    officers = await database.all(
+        "SELECT id, name FROM staff WHERE role IN ('officer', 'supervisor') AND active = 1"
+        " ORDER BY name") if allowed(user.role, "client.reassign") else []
+    trends, scale_charts = await _charts(database, client_id,
+                                         iso(moment - timedelta(days=TREND_DAYS)))
+    return await page(
+        request, "client.html", client=client, identities=identities, history=history,
+        timeline=timeline, answers=answers,
+        scores=[dict(s) | {"bands": json.loads(s["detail"]).get("bands", {})} for s in scores],
+        trends=trends, scale_charts=scale_charts, escalations=escalations, notes=notes,
+        flow_titles={f.id: f.title for f in registry.all_flows()},
+        scale_titles={k: v.title for k, v in SCALES.items()},
+        officers=officers, stages=STAGES, flows=registry.all_flows(), outcomes=OUTCOMES,
+        calendar=await calendar_data.for_client(database, client_id),
+        heightened=bool(client["heightened_until"]
+                        and parse_iso(client["heightened_until"]) > moment),
+        can_reassign=allowed(user.role, "client.reassign"))
+
+
+Action = Callable[[Tx, User, int, Any, datetime], Awaitable[str]]
+
+
+def _action(fn: Action, capability: str = "client") -> Callable[[Request], Awaitable[Response]]:
+    """A POST on a client: reach check, one transaction, a flash message, back to the page."""
+
+    @guard(capability)
+    async def endpoint(request: Request, user: User) -> Response:
+        client_id = await _client_or_404(request, user)
+        form = await read_form(request)
+        moment = now(request)
+        try:
+            message = await db(request).write(lambda tx: fn(tx, user, client_id, form, moment))
+        except (InputError, ValueError, LookupError) as exc:
+            message = f"Not done: {exc}"
+        await flash(request, user, message)
+        return see_other(f"/admin/clients/{client_id}#{fn.__name__.removeprefix('_')}")
+
+    endpoint.__name__ = fn.__name__.lstrip("_")
+    return endpoint
+
+
+async def _journey(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    from bot.escalation import discharge
+    from bot.journey import move_stage
+
+    stage, reason = field(form, "stage"), field(form, "reason")
+    old = await tx.value("SELECT stage FROM clients WHERE id = ?", (client_id,))
+    await move_stage(tx, moment, client_id, stage, user.actor, reason)
+    kind = DISCHARGE_MOVES.get(stage)
+    if kind and old != stage and (stage == "discharged_early" or old == "in_rehab"):
+        await discharge(tx, moment, client_id, kind, user.actor)
+        return "Stage changed. Post-discharge protocol started: 28-day watch, safety message sent."
+    return "Stage changed." if old != stage else "Already at that stage."
+
+
+async def _messages(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    from bot.conversation import officer_message
+
+    text = field(form, "text")
+    await officer_message(tx, moment, client_id, text, user.actor)
+    return "Message queued."
+
+
+async def _flow(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    from bot.conversation import start_flow
+
+    flow_id = field(form, "flow")
+    if flow_id not in {f.id for f in registry.all_flows()}:
+        raise InputError("flow: choose one from the list")
+    result = await start_flow(tx, moment, client_id, flow_id, officer_started=True,
+                              cause=f"officer:{user.id}")
+    await audit(tx, moment, user.actor, "client.flow_started", "client", client_id,
+                flow=flow_id, result=result)
+    return {"started": "Flow started.", "wait": "Queued: it starts when the current one ends.",
+            "skip": "Not started: a more important conversation is running."}.get(
+        result, f"Not started ({result}).")
+
+
+async def _notes(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    await actions.add_note(tx, moment, client_id, user.id, field(form, "body"))
+    return "Note saved."
+
+
+async def _link(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    replace = field(form, "replace") == "yes" and allowed(user.role, "unmatched.replace")
+    moved = await actions.link_number(tx, moment, client_id, field(form, "channel"),
+                                      field(form, "address"), user.actor, replace)
+    return f"Number linked; {moved} waiting message(s) filed under this client."
+
+
+async def _profile(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    await actions.reassign(tx, moment, client_id, int_field(form, "officer"), user.actor)
+    return "Officer changed."
+
+
+async def _discharge(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    from bot.escalation import discharge
+
+    if field(form, "kind") != "custody-release":
+        raise InputError("record a rehab discharge by moving the stage")
+    await discharge(tx, moment, client_id, "custody-release", user.actor)
+    return "Release recorded: 28-day watch started, safety message sent, RED raised."
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/clients/{id:int}", client_page, methods=["GET"]),
+        Route("/clients/{id:int}/stage", _action(_journey), methods=["POST"]),
+        Route("/clients/{id:int}/message", _action(_messages), methods=["POST"]),
+        Route("/clients/{id:int}/flow", _action(_flow), methods=["POST"]),
+        Route("/clients/{id:int}/note", _action(_notes), methods=["POST"]),
+        Route("/clients/{id:int}/link", _action(_link), methods=["POST"]),
+        Route("/clients/{id:int}/release", _action(_discharge), methods=["POST"]),
+        Route("/clients/{id:int}/reassign", _action(_profile, "client.reassign"),
+              methods=["POST"]),
+    ]

@@ -1,0 +1,91 @@
+"""Aftercare groups and peer mentors, for supervisors: every group's mentors, size and Telegram
+chat state (including a bot removed from its chat), promoting a graduate, stepping a mentor down.
+
+Groups themselves are set up with the CLI (`o2r group ...`); this page is where a supervisor sees
+them and manages who mentors.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from admin_web.auth import flash, guard
+from admin_web.passwords import WeakPassword, hash_password
+from admin_web.permissions import User, client_in_reach, client_scope
+from admin_web.templating import page
+from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
+from bot import aftercare, mentors
+from bot.aftercare_rules import load_config
+from bot.db import Tx
+from bot.people import InputError
+from reminders.clock import WEEKDAYS
+
+
+@guard("groups")
+async def groups_page(request: Request, user: User) -> Response:
+    database, moment = db(request), now(request)
+    where, params = client_scope(user)
+    eligible = await database.all(
+        "SELECT c.id, c.ref, c.first_name FROM clients c WHERE c.stage IN ('completed',"
+        " 'aftercare') AND c.consent_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mentors m"
+        f" WHERE m.client_id = c.id AND m.status = 'active') AND {where} ORDER BY c.ref", params)
+    rows = await aftercare.all_groups(database, moment)
+    return await page(
+        request, "groups.html", eligible=eligible, mentors=await aftercare.all_mentors(database),
+        agreement=load_config().agreement_version,
+        groups=[{"name": r["name"], "day": WEEKDAYS[r["weekday"]][:3].capitalize(),
+                 "at": r["meets_at"], "place": r["place"], "mentor_names": r["mentor_names"],
+                 "members": r["members"], "next": r["next_meeting"], "chat": r["chat_status"],
+                 "chat_changed_at": r["chat_changed_at"]} for r in rows])
+
+
+@guard("groups")
+async def promote(request: Request, user: User) -> Response:
+    form = await read_form(request)
+    client_id = int_field(form, "client")
+    if not await client_in_reach(db(request), user, client_id):
+        raise HTTPException(404, "No such client.")
+    username = field(form, "username").lower() or None
+    moment = now(request)
+    try:
+        password_hash = hash_password(str(form.get("password") or "")) if username else None
+
+        async def work(tx: Tx) -> int:
+            return await mentors.promote(tx, moment, client_id, agreed=field(form, "agreed") == "on",
+                                         username=username, password_hash=password_hash,
+                                         actor=user.actor)
+
+        await db(request).write(work)
+        message = "Promoted to peer mentor. Add them to a group with o2r group add-mentor."
+    except (InputError, WeakPassword) as exc:
+        message = f"Not done: {exc}"
+    await flash(request, user, message)
+    return see_other("/admin/groups")
+
+
+@guard("groups")
+async def step_down(request: Request, user: User) -> Response:
+    staff_id = path_int(request)
+    form = await read_form(request)
+    if not await db(request).value("SELECT 1 FROM mentors WHERE staff_id = ?", (staff_id,)):
+        raise HTTPException(404, "No such mentor.")
+    moment = now(request)
+    try:
+        await db(request).write(lambda tx: mentors.step_down(
+            tx, moment, staff_id, reason=field(form, "reason")[:200] or None, actor=user.actor))
+        message = "Stepped down: their mentor access has ended everywhere."
+    except InputError as exc:
+        message = f"Not done: {exc}"
+    await flash(request, user, message)
+    return see_other("/admin/groups")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/groups", groups_page, methods=["GET"]),
+        Route("/groups/mentors", promote, methods=["POST"]),
+        Route("/groups/mentors/{id:int}/step-down", step_down, methods=["POST"]),
+    ]

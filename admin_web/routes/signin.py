@@ -1,0 +1,141 @@
+"""Sign-in (password, then the TOTP code if enrolled) and sign-out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from admin_web import sessions, throttle, totp
+from admin_web.auth import (
+    clear_session_cookie,
+    guard,
+    session_of,
+    session_token,
+    set_session_cookie,
+    user_of,
+)
+from admin_web.passwords import hash_password, needs_rehash, verify_password
+from admin_web.permissions import User, home_for
+from admin_web.templating import page
+from admin_web.web import auth_now, client_ip, db, field, read_form, safe_next, see_other, service
+from bot.audit import audit
+from bot.db import Tx
+
+MAX_PASSWORD = 1024
+
+
+async def _locked_page(request: Request, until: datetime, next_url: str) -> Response:
+    tz = ZoneInfo(service(request).settings.timezone)
+    return await page(request, "signin.html", status_code=429, next=next_url,
+                      error=f"Too many failed attempts. Try again after"
+                      f" {until.astimezone(tz):%H:%M}, or ask an admin to reset your password.")
+
+
+async def login_form(request: Request) -> Response:
+    next_url = safe_next(request.query_params.get("next"), "")
+    user = await user_of(request)
+    if user is not None:
+        return see_other(next_url or home_for(user.role))
+    return await page(request, "signin.html", next=next_url)
+
+
+async def login(request: Request) -> Response:
+    form = await read_form(request)
+    username = field(form, "username").lower()[:80]
+    password = form.get("password")
+    password = password if isinstance(password, str) else ""
+    next_url = safe_next(field(form, "next"), "")
+    ip, t = client_ip(request), auth_now(request)
+    until = await throttle.check(db(request), t, username, ip)
+    if until is not None:
+        await throttle.record(db(request), t, username, ip, "locked")
+        return await _locked_page(request, until, next_url)
+    staff = await db(request).one(
+        "SELECT id, role, password_hash FROM staff WHERE username = ? AND active = 1",
+        (username,)) if username else None
+    # verify_password spends the same time on an unknown name, so timing reveals nothing.
+    ok = len(password) <= MAX_PASSWORD and verify_password(
+        staff["password_hash"] if staff else None, password)
+    if not ok or staff is None:
+        await throttle.record(db(request), t, username or "-", ip, "bad_password")
+        return await page(request, "signin.html", status_code=400, next=next_url,
+                          username=username, error="That username and password do not match.")
+    if needs_rehash(staff["password_hash"]):
+        new_hash = hash_password(password)
+        await db(request).write(lambda tx: tx.execute(
+            "UPDATE staff SET password_hash = ? WHERE id = ?", (new_hash, staff["id"])))
+    old = session_token(request)
+    old_hash = sessions.token_hash(old) if old else None
+    agent = request.headers.get("user-agent")
+    if await totp.enabled(db(request), staff["id"]):
+        token = await sessions.create(db(request), t, staff["id"], "totp", ip, agent, old_hash)
+        response = await page(request, "signin_code.html", next=next_url)
+        set_session_cookie(response, request, token)
+        return response
+    return await _signed_in(request, staff["id"], staff["role"], username, old_hash, next_url)
+
+
+async def _signed_in(request: Request, staff_id: int, role: str, username: str,
+                     old_hash: str | None, next_url: str) -> Response:
+    """A brand-new session id: one planted before sign-in (session fixation) is never upgraded."""
+    t, ip = auth_now(request), client_ip(request)
+    await throttle.record(db(request), t, username, ip, "ok")
+    token = await sessions.create(db(request), t, staff_id, "full", ip,
+                                  request.headers.get("user-agent"), old_hash)
+    await db(request).write(lambda tx: audit(tx, t, f"staff:{staff_id}", "signin.ok", "staff",
+                                             staff_id, ip=ip))
+    response = see_other(next_url or home_for(role))
+    set_session_cookie(response, request, token)
+    return response
+
+
+async def login_code(request: Request) -> Response:
+    pending = await session_of(request, stage="totp")
+    if pending is None:
+        return see_other("/admin/login")
+    form = await read_form(request)
+    next_url = safe_next(field(form, "next"), "")
+    staff = await db(request).one("SELECT id, role, username FROM staff WHERE id = ? AND active = 1",
+                                  (pending.staff_id,))
+    if staff is None:
+        return see_other("/admin/login")
+    ip, t = client_ip(request), auth_now(request)
+    until = await throttle.check(db(request), t, staff["username"], ip)
+    if until is not None:
+        await throttle.record(db(request), t, staff["username"], ip, "locked")
+        await sessions.revoke(db(request), t, pending.id_hash)
+        return await _locked_page(request, until, next_url)
+    code = field(form, "code")
+
+    async def check(tx: Tx) -> bool:
+        return await totp.use_code(tx, t, staff["id"], code)
+
+    if not await db(request).write(check):
+        await throttle.record(db(request), t, staff["username"], ip, "bad_code")
+        return await page(request, "signin_code.html", status_code=400, next=next_url,
+                          error="That code is not right, or it was already used. Try the next one.")
+    return await _signed_in(request, staff["id"], staff["role"], staff["username"],
+                            pending.id_hash, next_url)
+
+
+@guard("account")
+async def logout(request: Request, user: User) -> Response:
+    t = auth_now(request)
+    await sessions.revoke(db(request), t, user.session_hash)
+    await db(request).write(lambda tx: audit(tx, t, user.actor, "signout", "staff", user.id))
+    response = see_other("/admin/login")
+    clear_session_cookie(response, request)
+    return response
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/login/code", login_code, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+    ]

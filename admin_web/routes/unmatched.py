@@ -1,0 +1,79 @@
+"""Messages from numbers we do not know (often a client's new phone), and linking them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from admin_web import actions
+from admin_web.auth import flash, guard
+from admin_web.permissions import User, allowed, caseload_scope, client_in_reach
+from admin_web.templating import page
+from admin_web.web import db, field, int_field, now, read_form, see_other
+from bot.db import Tx
+from bot.people import InputError
+from flows.intents import Intent, detect
+
+GROUP_LIMIT = 100
+PER_GROUP = 20
+
+
+async def unmatched_groups(database: Any) -> list[dict[str, Any]]:
+    """Waiting messages grouped by sender, newest sender first."""
+    senders = await database.all(
+        "SELECT channel, address, COUNT(*) AS n, MIN(received_at) AS first_at,"
+        " MAX(received_at) AS last_at FROM inbound WHERE status = 'unmatched' AND kind = 'text'"
+        " AND client_id IS NULL AND staff_id IS NULL GROUP BY channel, address"
+        " ORDER BY last_at DESC LIMIT ?", (GROUP_LIMIT,))
+    groups = []
+    for s in senders:
+        messages = await database.all(
+            "SELECT id, body, received_at FROM inbound WHERE status = 'unmatched' AND kind = 'text'"
+            " AND client_id IS NULL AND staff_id IS NULL AND channel = ? AND address = ?"
+            " ORDER BY received_at DESC, id DESC LIMIT ?", (s["channel"], s["address"], PER_GROUP))
+        groups.append(dict(s) | {
+            "messages": messages,
+            "crisis": any(detect(m["body"]) is Intent.CRISIS for m in messages)})
+    return groups
+
+
+@guard("unmatched")
+async def unmatched_page(request: Request, user: User) -> Response:
+    scope, params = caseload_scope(user)
+    clients = await db(request).all(
+        f"SELECT c.id, c.ref, c.first_name FROM clients c WHERE {scope} ORDER BY c.ref", params)
+    return await page(request, "unmatched.html", groups=await unmatched_groups(db(request)),
+                      clients=clients, can_replace=allowed(user.role, "unmatched.replace"))
+
+
+@guard("unmatched")
+async def link(request: Request, user: User) -> Response:
+    form = await read_form(request)
+    client_id = int_field(form, "client")
+    if not await client_in_reach(db(request), user, client_id):
+        raise HTTPException(404, "No such client.")
+    channel, address = field(form, "channel"), field(form, "address")
+    replace = field(form, "replace") == "yes" and allowed(user.role, "unmatched.replace")
+    moment = now(request)
+
+    async def work(tx: Tx) -> int:
+        return await actions.link_number(tx, moment, client_id, channel, address, user.actor,
+                                         replace)
+
+    try:
+        moved = await db(request).write(work)
+        await flash(request, user, f"Linked; {moved} message(s) filed under the client.")
+    except InputError as exc:
+        await flash(request, user, f"Not linked: {exc}.")
+    return see_other("/admin/unmatched")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/unmatched", unmatched_page, methods=["GET"]),
+        Route("/unmatched/link", link, methods=["POST"]),
+    ]

@@ -1,0 +1,134 @@
+"""The daily planner: one day's check-ins and scales for every client, written in bulk as timer
+rows, plus the daily top-ups (recurring appointments, course invitations).
+
+It runs as the timer 'plan_day:<YYYY-MM-DD>' (the local day it plans), due at `day_plan_at` the
+day before, and chains the next one. Re-running it is harmless: check-in keys are stable
+('checkin:<client>:<day>') and stored in "keep" mode, so nothing is inserted twice and nothing
+already sent is re-armed. At service start `ensure_plans` makes sure today and tomorrow are
+covered, whatever happened while the service was down.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import timers
+from bot.clock import parse_iso
+from bot.db import Tx
+from reminders.calendar import extend_series, invite_all
+from reminders.clock import local_instant, parse_clock
+from reminders.model import ClientSchedule
+from reminders.schedule import checkins_for_day
+from reminders.timer_rows import config, quiet_override, store
+
+log = logging.getLogger(__name__)
+
+PLAN_KIND = "plan_day"
+
+
+def plan_key(day: date) -> str:
+    return f"{PLAN_KIND}:{day.isoformat()}"
+
+
+def plan_due(day: date, tz: str | ZoneInfo) -> datetime:
+    """When the plan for `day` is made: `day_plan_at` local time on the day before."""
+    return local_instant(day - timedelta(days=1), config().day_plan_at, tz)
+
+
+_CLIENTS = (
+    "SELECT c.id, c.stage, c.checkin_time, c.quiet_start, c.quiet_end, c.heightened_until,"
+    " COALESCE((SELECT MAX(h.at) FROM stage_history h WHERE h.client_id = c.id"
+    " AND h.to_stage = c.stage), c.created_at) AS stage_at"
+    " FROM clients c WHERE c.consent_at IS NOT NULL"
+)
+
+
+def _schedule_of(r: sqlite3.Row, z: ZoneInfo) -> ClientSchedule:
+    checkin = r["checkin_time"]
+    if checkin is not None:
+        try:
+            parse_clock(checkin)
+        except ValueError:  # one bad value must not stop everyone's plan
+            log.warning("client %s: bad check-in time %r, using the default", r["id"], checkin)
+            checkin = None
+    until = r["heightened_until"]
+    return ClientSchedule(
+        client_id=r["id"],
+        stage=r["stage"],
+        stage_started=parse_iso(r["stage_at"]).astimezone(z).date(),
+        checkin_time=checkin,
+        heightened_until=parse_iso(until).astimezone(z).date() if until else None,
+        quiet=quiet_override(r["quiet_start"], r["quiet_end"]),
+    )
+
+
+async def client_schedules(tx: Tx, client_id: int | None = None) -> list[ClientSchedule]:
+    """What checkins_for_day needs, for every consented client (or one)."""
+    z = ZoneInfo(tx.settings.timezone)
+    if client_id is None:
+        rows = await tx.all(_CLIENTS)
+    else:
+        rows = await tx.all(_CLIENTS + " AND c.id = ?", (client_id,))
+    return [_schedule_of(r, z) for r in rows]
+
+
+async def plan_day(tx: Tx, now: datetime, day: date) -> int:
+    """Write `day`'s check-ins and scales for all clients ("keep": re-runs insert nothing)."""
+    cfg = config()
+    sends = checkins_for_day(await client_schedules(tx), day, tx.settings.timezone,
+                             cfg.checkins, cfg.quiet)
+    return await store(tx, now, sends, "keep", {"day": day.isoformat()})
+
+
+async def top_up(tx: Tx, now: datetime) -> tuple[int, int]:
+    """Recurring appointments written out to the horizon; every enrolled client invited to their
+    next session. Returns (new occurrences, clients invited)."""
+    horizon = now.astimezone(ZoneInfo(tx.settings.timezone)).date() + config().series_horizon
+    series = await tx.all("SELECT id FROM appointment_series WHERE status = 'active'"
+                          " AND planned_until < ?", (horizon.isoformat(),))
+    created = 0
+    for s in series:
+        created += len(await extend_series(tx, now, s[0]))
+    return created, await invite_all(tx, now)
+
+
+async def _planned(tx: Tx, day: date) -> bool:
+    return bool(await tx.value("SELECT 1 FROM timers WHERE key = ? AND status = 'done'",
+                               (plan_key(day),)))
+
+
+async def run_plan(tx: Tx, now: datetime, day: date) -> str:
+    """The 'plan_day' timer for `day`. Late (after downtime) it plans today and tomorrow
+    instead of walking through the missed days, which have nothing left to send."""
+    tz = tx.settings.timezone
+    today = now.astimezone(ZoneInfo(tz)).date()
+    tomorrow = today + timedelta(days=1)
+    planned = []
+    total = 0
+    for d in sorted({d for d in (day, today, tomorrow) if d >= today}):
+        if d == day or not await _planned(tx, d):
+            total += await plan_day(tx, now, d)
+            planned.append(d.isoformat())
+    occurrences, invited = await top_up(tx, now)
+    nxt = max(day, today) + timedelta(days=1)
+    await timers.schedule(tx, now, plan_key(nxt), PLAN_KIND, plan_due(nxt, tz), replace=False)
+    return (f"planned {', '.join(planned) or 'nothing'}: {total} sends; {occurrences} new"
+            f" occurrences; {invited} invited")
+
+
+async def ensure_plans(tx: Tx, now: datetime) -> None:
+    """At start: today's plan runs now if it never ran; tomorrow's is scheduled (idempotent)."""
+    tz = tx.settings.timezone
+    today = now.astimezone(ZoneInfo(tz)).date()
+    await timers.schedule(tx, now, plan_key(today), PLAN_KIND, now, replace=False)
+    tomorrow = today + timedelta(days=1)
+    await timers.schedule(tx, now, plan_key(tomorrow), PLAN_KIND,
+                          max(now, plan_due(tomorrow, tz)), replace=False)
+
+
+def day_of_key(key: str) -> date:
+    return date.fromisoformat(key.rsplit(":", 1)[1])
+
