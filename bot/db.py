@@ -141,7 +141,10 @@ class Database:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
         self._writer = await self._in_writer(self._connect_writer)
         await self._in_writer(migrate, self._writer)
-        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
+        reader = aiosqlite.connect(self.path, isolation_level=None)
+        # Its thread must not keep the interpreter alive if someone forgets close().
+        reader._thread.daemon = True
+        self._reader = await reader
         self._reader.row_factory = sqlite3.Row
         for pragma in PRAGMAS:
             await self._reader.execute(pragma)

@@ -160,5 +160,9 @@ async def harness(tmp_path: Path, fakes: tuple[FakeTwilioApi, FakeTelegramApi]
     await service.start()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Harness(app, service, client, tw, tg, clock)
+        h = Harness(app, service, client, tw, tg, clock)
+        yield h
+    # A test may have replaced the service (a restart): stop whichever is current, and the
+    # original too (stopping twice is harmless).
+    await h.service.stop()
     await service.stop()
