@@ -40,7 +40,7 @@ CSP = "; ".join((
     "frame-ancestors 'none'",
 ))
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
-MAX_MULTIPART = 2 * 1024 * 1024  # the caseload import takes files up to 1 MB
+MAX_MULTIPART = 2 * 1024 * 1024  # any form body; the caseload import takes files up to 1 MB
 LOGIN_PATH = "/admin/login"
 CSRF_ALWAYS = [LOGIN_PATH, LOGIN_PATH + "/code"]
 
@@ -120,8 +120,8 @@ def multipart_field(body: bytes, content_type: bytes, name: bytes) -> str | None
     return found[0] if found else None
 
 
-class MultipartCsrf:
-    """Reads the CSRF token of an upload form and hands it to asgi-csrf as its header.
+class FormGuard:
+    """Bounds every form body, and reads an upload form's CSRF token for asgi-csrf.
 
     asgi-csrf 0.11 cannot parse multipart bodies with python-multipart >= 0.0.26 (which fixes
     CVEs; simonw/asgi-csrf#38), so uploads would crash it. The body is read here (bounded),
@@ -135,9 +135,16 @@ class MultipartCsrf:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or scope.get("method") != "POST" or _skip(scope):
+            await self.app(scope, receive, send)
+            return
+        declared = headers.get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > MAX_MULTIPART:
+            # asgi-csrf reads a whole form body into memory: refuse an oversized one first.
+            await _too_large(send)
+            return
         content_type = headers.get(b"content-type", b"")
-        if scope["type"] != "http" or scope.get("method") != "POST" \
-                or not content_type.startswith(b"multipart/form-data") or _skip(scope):
+        if not content_type.startswith(b"multipart/form-data"):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -149,9 +156,7 @@ class MultipartCsrf:
             messages.append(message)
             size += len(message.get("body", b""))
             if size > MAX_MULTIPART:
-                await send({"type": "http.response.start", "status": 413,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
-                await send({"type": "http.response.body", "body": b"Upload too large."})
+                await _too_large(send)
                 return
             more = message.get("more_body", False)
         token = multipart_field(b"".join(m.get("body", b"") for m in messages), content_type,
@@ -175,6 +180,12 @@ class MultipartCsrf:
         await self.app(scope, replay, send)
 
 
+async def _too_large(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": b"Too large."})
+
+
 def _skip(scope: Scope) -> bool:
     # Providers sign their webhooks (Twilio signature, Telegram secret header) instead.
     return str(scope.get("path", "")).startswith("/webhooks/")
@@ -185,7 +196,7 @@ def security_middleware(settings: Settings) -> list[Middleware]:
     cookie = "__Host-csrftoken" if secure else "csrftoken"
     return [
         Middleware(SecurityHeaders, secure=secure),  # type: ignore[arg-type]
-        Middleware(MultipartCsrf, cookie_name=cookie),  # type: ignore[arg-type]
+        Middleware(FormGuard, cookie_name=cookie),  # type: ignore[arg-type]
         Middleware(asgi_csrf,  # type: ignore[arg-type]
                    cookie_name=cookie,
                    signing_secret=settings.secret_key, always_protect=CSRF_ALWAYS,

@@ -22,10 +22,11 @@ from bot.clock import iso, parse_iso
 from bot.db import Tx
 from bot.findings import raise_finding
 from bot.groups import SILENT_STAGES, mentors_of_group, post_to_group, roster
+from bot.mentors import schedule_prompts
 from bot.messaging import client_identity, load_client, say
 from bot.texts import format_when, has_text
 from reminders.catchup import decide_late, resume_at, superseded
-from reminders.clock import parse_clock
+from reminders.clock import local_instant, parse_clock
 from reminders.events import aftercare_meeting_reminders, event_reminders
 from reminders.model import PlannedSend
 from reminders.quiet_hours import QuietHours
@@ -137,9 +138,7 @@ async def ensure_plan(tx: Tx, now: datetime) -> None:
 
 @timers.handles(PLAN_KIND)
 async def _daily(tx: Tx, timer: timers.Timer, now: datetime) -> str:
-    from bot.mentors import schedule_prompts
-    from reminders.clock import local_instant
-
+    """Top up every group's meetings, keep every mentor's prompts scheduled, chain tomorrow."""
     created = await top_up_all(tx, now)
     for (staff_id,) in await tx.all("SELECT m.staff_id FROM mentors m JOIN staff s"
                                     " ON s.id = m.staff_id WHERE m.status = 'active'"

@@ -63,9 +63,9 @@ async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
                   safety=True, cause=f"inbound:{stored.id}", reply=True)
     elif intent is Intent.CALLBACK:
         await conversation.callback_request(tx, stored, ident, client, now)
+    # MENTOR, a mentor's words, or the answer to an aftercare question (the latest question
+    # asked wins) are taken here; anything else goes to the flow.
     elif not await mentor_chat.client_text(tx, stored, ident, client, now, active):
-        # MENTOR, a mentor's words, or the answer to a question we asked outside the flows
-        # (the latest question asked wins) were taken above; anything else goes to the flow.
         await conversation.client_reply(tx, stored, ident, client, now, active)
     return "processed"
 

@@ -83,6 +83,22 @@ async def plan_day(tx: Tx, now: datetime, day: date) -> int:
     return await store(tx, now, sends, "keep", {"day": day.isoformat()})
 
 
+async def plan_client(tx: Tx, now: datetime, client_id: int) -> int:
+    """Plan one client's check-ins for the rest of today and for tomorrow, at once. For changes
+    the daily run would only see a day late: a discharge (heightened window), a stage move, a
+    new check-in time, a new client. "keep" mode: nothing already planned is touched."""
+    cfg = config()
+    tz = tx.settings.timezone
+    today = now.astimezone(ZoneInfo(tz)).date()
+    schedules = await client_schedules(tx, client_id)
+    written = 0
+    for day in (today, today + timedelta(days=1)):
+        sends = [s for s in checkins_for_day(schedules, day, tz, cfg.checkins, cfg.quiet)
+                 if s.window_end is None or s.window_end > now]
+        written += await store(tx, now, sends, "keep", {"day": day.isoformat()})
+    return written
+
+
 async def top_up(tx: Tx, now: datetime) -> tuple[int, int]:
     """Recurring appointments written out to the horizon; every enrolled client invited to their
     next session. Returns (new occurrences, clients invited)."""

@@ -5,7 +5,6 @@ the wellbeing check and SUPPORT."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from bot import mentor_chat, mentors
 from tests.conftest import Harness
@@ -17,6 +16,8 @@ from tests.test_aftercare_support import (
     LEE_CHAT,
     MIA,
     SAM,
+    buttons_to,
+    press,
     run_until,
     sms_texts,
     tg_texts,
@@ -24,23 +25,6 @@ from tests.test_aftercare_support import (
 )
 
 WED_12 = datetime(2026, 11, 25, 12, 1, tzinfo=UTC)  # T0 is Wednesday 25 November, 10:00 GMT
-
-
-def buttons_to(h: Harness, chat: int, prefix: str) -> tuple[Any, list[list[dict[str, str]]]]:
-    """The latest message to `chat` whose buttons start with `prefix` ('ag:a:'...)."""
-    for r in reversed(h.telegram.sent("sendMessage")):
-        markup = r.params.get("reply_markup") or {}
-        rows = markup.get("inline_keyboard") or []
-        if int(r.params["chat_id"]) == chat and rows and \
-                rows[0][0]["callback_data"].startswith(prefix):
-            return r, rows
-    raise AssertionError(f"no message with {prefix} buttons to {chat}")
-
-
-async def press(h: Harness, chat: int, data: str, message: Any) -> None:
-    r = await h.tg_callback(chat, data, message.response["result"]["message_id"], from_id=chat)
-    assert r.status_code == 200
-    await h.settle()
 
 
 async def outcomes(h: Harness, meeting: int) -> dict[int, str]:

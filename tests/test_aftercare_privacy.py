@@ -5,7 +5,6 @@ stepped down is refused everywhere at once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from admin_web.passwords import hash_password
 from bot import aftercare, mentors
@@ -13,16 +12,17 @@ from bot.conversation import start_flow
 from bot.findings import raise_finding
 from tests.conftest import Harness
 from tests.test_admin_support import Panel
-from tests.test_aftercare_mentors import buttons_to, press
 from tests.test_aftercare_support import (
     GIL_CHAT,
     GROUP_CHAT,
     JO_CHAT,
     MIA,
     World,
+    buttons_to,
     group_text,
     link_chat,
     member_update,
+    press,
     run_until,
     sms_texts,
     tg_texts,
@@ -249,6 +249,3 @@ async def test_sms_mentor_reply_after_stepping_down_is_not_a_concern(harness: Ha
     assert not await h.db.value("SELECT COUNT(*) FROM findings WHERE reason = 'mentor_concern'")
     assert sms_texts(h, MIA, "your message has been passed on")  # an ordinary client reply
 
-
-def _ids(rows: list[Any]) -> list[int]:
-    return [int(r[0]) for r in rows]

@@ -102,6 +102,23 @@ def member_update(chat: int, status: str) -> dict[str, Any]:
                                                        "first_name": "o2r"}}}}
 
 
+def buttons_to(h: Harness, chat: int, prefix: str) -> tuple[Any, list[list[dict[str, str]]]]:
+    """The latest message to `chat` whose buttons start with `prefix` ('ag:a:'...)."""
+    for r in reversed(h.telegram.sent("sendMessage")):
+        markup = r.params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard") or []
+        if int(r.params["chat_id"]) == chat and rows and \
+                rows[0][0]["callback_data"].startswith(prefix):
+            return r, rows
+    raise AssertionError(f"no message with {prefix} buttons to {chat}")
+
+
+async def press(h: Harness, chat: int, data: str, message: Any) -> None:
+    r = await h.tg_callback(chat, data, message.response["result"]["message_id"], from_id=chat)
+    assert r.status_code == 200
+    await h.settle()
+
+
 async def run_until(h: Harness, moment: Any) -> None:
     """Walk the clock to `moment`, ticking at every due timer on the way (a running service)."""
     target = moment

@@ -179,3 +179,24 @@ def test_every_flow_the_reminders_start_exists() -> None:
 
     for flow_id in (FLOW_DAILY, FLOW_WEEKLY, FLOW_MONTHLY, CONFIRM_FLOW):
         assert registry.latest(flow_id).id == flow_id
+
+
+async def test_plan_client_covers_a_discharge_made_after_the_daily_run(harness: Harness) -> None:
+    from bot.escalation import discharge
+
+    h = harness
+    cid = await h.add_client(stage="in_rehab")  # weekly scale only: no daily check-in planned
+    await first_plan(h)  # tomorrow planned at 12:00 without a check-in for them
+    await advance_to(h, local(2026, 11, 25, 15))
+    assert await h.db.value("SELECT COUNT(*) FROM timers WHERE key LIKE ?",
+                            (f"checkin:{cid}:%",)) == 0
+
+    async def work(tx):  # type: ignore[no-untyped-def]
+        await discharge(tx, h.clock.now(), cid, "early", "cli")
+        return await planner.plan_client(tx, h.clock.now(), cid)
+
+    assert await h.write(work) == 2  # today's (still inside its window) and tomorrow's
+    await advance_to(h, local(2026, 11, 26, 10))
+    assert [(k, out) for k, _, out in await checkins(h, cid)] == [
+        (f"checkin:{cid}:2026-11-25", "started"), (f"checkin:{cid}:2026-11-26", "started")]
+    assert (await started_on(h, cid))[0] == local(2026, 11, 25, 15)  # late, not at night
