@@ -112,8 +112,11 @@ class Dispatcher:
                 claimed = 0
             if claimed == 0:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # arrives as the wait ends, and shutdown would hang.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                    async with asyncio.timeout(POLL_SECONDS):
+                        await self._wake.wait()
 
     async def drain(self) -> None:
         """Wait for every task in flight (tests and shutdown)."""
