@@ -205,6 +205,10 @@ async def _update_client(tx: Tx, now: datetime, client: ClientInfo, effect: Upda
              "message" if given else None, client.id))
         await audit(tx, now, f"client:{client.id}", "client.consent", "client", client.id,
                     given=given, wording=value.get("wording_version"))
+        if given:
+            from reminders.planner import plan_client
+
+            await plan_client(tx, now, client.id)
         return discreet
     if effect.field not in CLIENT_FIELDS:
         raise ValueError(f"flows may not set client field {effect.field!r}")
@@ -213,6 +217,10 @@ async def _update_client(tx: Tx, now: datetime, client: ClientInfo, effect: Upda
         value = int(bool(value))
         discreet = bool(value)
     await tx.execute(f"UPDATE clients SET {effect.field} = ? WHERE id = ?", (value, client.id))
+    if effect.field == "checkin_time":
+        from reminders.planner import plan_client
+
+        await plan_client(tx, now, client.id)
     await audit(tx, now, f"client:{client.id}", "client.updated", "client", client.id,
                 field=effect.field)
     return discreet

@@ -453,6 +453,10 @@ async def discharge(tx: Tx, now: datetime, client_id: int, reason: str, actor: s
         await move_stage(tx, now, client_id, stage, actor, f"discharge: {reason}")
     await audit(tx, now, actor, "client.discharged", "client", client_id, reason=reason,
                 heightened_until=iso(until))
+    from reminders.planner import plan_client
+
+    # The daily safety check-in starts today, not after tomorrow's planning run.
+    await plan_client(tx, now, client_id)
     await say_to_client(tx, now, client_id, "safety.tolerance", safety=True,
                         cause=f"discharge:{reason}")
     if red_reason:

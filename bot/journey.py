@@ -30,3 +30,6 @@ async def move_stage(tx: Tx, now: datetime, client_id: int, stage: str, actor: s
         " VALUES (?, ?, ?, ?, ?, ?)", (client_id, old, stage, reason, actor, iso(now)))
     await audit(tx, now, actor, "client.stage_moved", "client", client_id, from_stage=old,
                 to_stage=stage, reason=reason)
+    from reminders.planner import plan_client
+
+    await plan_client(tx, now, client_id)  # the new stage's cadence from today

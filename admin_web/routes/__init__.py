@@ -1,0 +1,1 @@
+"""The admin panel's routes, one module per page (each exposes routes())."""
