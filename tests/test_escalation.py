@@ -261,3 +261,20 @@ async def test_resolve_records_outcome_and_closes(harness: Harness) -> None:
     # A new finding with the same reason after resolution opens a new escalation.
     await finding(harness, t["client"], "AMBER", "craving_high")
     assert await harness.db.value("SELECT COUNT(*) FROM escalations") == 2
+
+
+async def test_discharge_plans_the_safety_check_in_the_same_day(harness: Harness) -> None:
+    from bot.escalation import discharge
+
+    t = await team(harness)
+    await harness.write(lambda tx: tx.execute("UPDATE clients SET stage = 'in_rehab'"))
+    await harness.write(lambda tx: discharge(tx, harness.clock.now(), t["client"], "early",
+                                             "test"))
+    today = harness.clock.now().date().isoformat()
+    key = f"checkin:{t['client']}:{today}"
+    assert await harness.db.value("SELECT status FROM timers WHERE key = ?", (key,)) in (
+        "pending", "done")
+    await harness.advance(timedelta(minutes=5))
+    # The check-in runs today and, inside the 28-day window, it asks the safety question.
+    asked = [m.params["Body"] for m in harness.twilio.sent("messages.create")]
+    assert any("how happy" in b.lower() for b in asked)
