@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from reminders.clock import local_instant, parse_clock, zone
-from reminders.model import FLOW_DAILY, FLOW_MONTHLY, FLOW_WEEKLY, ClientSchedule, PlannedSend
+from reminders.model import FLOW_DAILY, FLOW_WEEKLY, MONTHLY_PARTS, ClientSchedule, PlannedSend
 from reminders.plans import CheckinCadence, StageCadence, TaperStep
 from reminders.quiet_hours import QuietHours, is_quiet_at, next_allowed
 
@@ -78,9 +78,7 @@ def checkins_for_day(
     day_iso = date_local.isoformat()
     iso = date_local.isocalendar()
     week_tag = f"{iso.year}-W{iso.week:02d}"
-    month_tag = f"{date_local.year}-{date_local.month:02d}"
-    weekday, dom = date_local.weekday(), date_local.day
-    last_dom = calendar.monthrange(date_local.year, date_local.month)[1]
+    weekday = date_local.weekday()
     stages, exempt = cadence.stages, cadence.heightened_exempt
     taper = _taper_days(cadence.taper)
     times: dict[tuple[object, QuietHours], _DayTimes] = {}
@@ -104,7 +102,8 @@ def checkins_for_day(
             cadence.weekly_day if c.weekly_day is None else c.weekly_day
         )
         md = cadence.monthly_day if c.monthly_day is None else c.monthly_day
-        monthly = sc.monthly and dom == min(md, last_dom)
+        part = _monthly_part(date_local, md) if sc.monthly else None
+        monthly = part is not None
         if not (daily or weekly or monthly):
             continue
 
@@ -134,15 +133,29 @@ def checkins_for_day(
                 window_end=scale_end,
                 client_id=cid,
             )
-        if monthly:
+        if part is not None:
+            index, started = part
+            tag = f"{started.year}-{started.month:02d}"
             yield PlannedSend(
-                key=f"scale:monthly:{cid}:{month_tag}",
+                key=f"scale:monthly:{cid}:{tag}" + (f":{index + 1}" if index else ""),
                 kind="scale",
                 due_at=scale_due,
-                flow=FLOW_MONTHLY,
+                flow=MONTHLY_PARTS[index],
                 window_end=scale_end,
                 client_id=cid,
             )
+
+
+def _monthly_part(day: date, monthly_day: int) -> tuple[int, date] | None:
+    """(part index, the monthly day it belongs to) if a part of the monthly set falls on `day`:
+    part 1 on the monthly day (clamped to the month's last day), parts 2 and 3 on the days after,
+    even when those run into the next month."""
+    for index in range(len(MONTHLY_PARTS)):
+        start = day - timedelta(days=index)
+        last = calendar.monthrange(start.year, start.month)[1]
+        if start.day == min(monthly_day, last):
+            return index, start
+    return None
 
 
 class _DayTimes:

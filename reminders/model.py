@@ -14,6 +14,8 @@ SendKind = Literal["reminder", "followup", "checkin", "scale"]
 FLOW_DAILY = "daily_checkin"
 FLOW_WEEKLY = "weekly_checkin"
 FLOW_MONTHLY = "monthly_spane"
+# The monthly set is long, so it is split over three days: part 1 on the monthly day.
+MONTHLY_PARTS = ("monthly_spane", "monthly_barc", "monthly_k10")
 
 
 @dataclass(frozen=True, slots=True)

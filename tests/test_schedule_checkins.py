@@ -187,3 +187,16 @@ def test_missed_checkin_thresholds():
     assert missed_checkin_finding(
         reply, reply + timedelta(days=5), False, CK, last_sent_at=reply + timedelta(days=1)
     )
+
+
+def test_monthly_set_is_split_over_three_days_even_across_a_month_end() -> None:
+    from reminders.checkins import _monthly_part
+
+    assert _monthly_part(date(2026, 12, 1), 1) == (0, date(2026, 12, 1))
+    assert _monthly_part(date(2026, 12, 2), 1) == (1, date(2026, 12, 1))
+    assert _monthly_part(date(2026, 12, 3), 1) == (2, date(2026, 12, 1))
+    assert _monthly_part(date(2026, 12, 4), 1) is None
+    # The 31st clamps to 30 November; parts 2 and 3 run into December.
+    assert _monthly_part(date(2026, 11, 30), 31) == (0, date(2026, 11, 30))
+    assert _monthly_part(date(2026, 12, 1), 31) == (1, date(2026, 11, 30))
+    assert _monthly_part(date(2026, 12, 2), 31) == (2, date(2026, 11, 30))
