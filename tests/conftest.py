@@ -166,3 +166,20 @@ async def harness(tmp_path: Path, fakes: tuple[FakeTwilioApi, FakeTelegramApi]
     # original too (stopping twice is harmless).
     await h.service.stop()
     await service.stop()
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """`o2r` in-process on a fresh database: run(*argv) -> (exit code, stdout, stderr)."""
+    from bot.cli import main
+
+    monkeypatch.setenv("O2R_DB", str(tmp_path / "o2r.db"))
+    monkeypatch.setenv("O2R_MODE", "demo")
+    monkeypatch.setenv("O2R_TIMEZONE", "Europe/London")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out.strip(), out.err.strip()
+
+    return run

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-
 
 @pytest.fixture
-def o2r(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("O2R_DB", str(tmp_path / "o2r.db"))
-    monkeypatch.setenv("O2R_MODE", "demo")
-    monkeypatch.setenv("O2R_TIMEZONE", "Europe/London")
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out.strip(), out.err.strip()
+def o2r(cli):  # type: ignore[no-untyped-def]
+    run = cli
 
     assert run("staff", "add", "--name", "Dana Hughes", "--role", "officer")[0] == 0
     for ref, name, phone, stage in (("C-10", "Gil", "+447700900210", "aftercare"),
