@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.audit import audit
-from bot.clock import iso
-from bot.db import Tx
-from bot.identities import add_identity
-from bot.people import InputError
-from bot.phones import InvalidPhone, normalise_phone
+from bot.core.audit import audit
+from bot.core.clock import iso
+from bot.core.db import Tx
+from bot.core.identities import add_identity
+from bot.core.people import InputError
+from bot.core.phones import InvalidPhone, normalise_phone
 
 LINK_CHANNELS = ("sms", "telegram", "sim")
 MAX_NOTE = 4000
@@ -43,7 +43,7 @@ async def link_number(tx: Tx, now: datetime, client_id: int, channel: str, raw_a
     Returns how many waiting unmatched messages now belong to the client.
     """
     address = normalise_address(channel, raw_address)
-    from bot.identities import IdentityTaken
+    from bot.core.identities import IdentityTaken
 
     try:
         ident = await add_identity(tx, now, channel, address, client_id=client_id, actor=actor,

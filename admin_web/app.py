@@ -35,7 +35,7 @@ from admin_web.routes import (
 )
 from admin_web.templating import TEMPLATES, page
 from admin_web.web import see_other
-from bot.clock import Clock, SystemClock
+from bot.core.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from bot.service import Service

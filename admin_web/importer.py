@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from admin_web.labels import SOURCE_LABELS, STAGE_LABELS
-from bot.db import Tx
-from bot.people import REF_RE, STAGES, Contact, InputError, add_client
-from bot.phones import InvalidPhone, normalise_phone
+from bot.core.db import Tx
+from bot.core.people import REF_RE, STAGES, Contact, InputError, add_client
+from bot.core.phones import InvalidPhone, normalise_phone
 
 REQUIRED = ("ref", "first_name", "officer_username")
 OPTIONAL = ("phone", "stage", "area", "referral_source", "telegram_chat_id")

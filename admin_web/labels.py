@@ -76,7 +76,7 @@ def status(code: str | None) -> str:
 
 def reason(code: str | None) -> str:
     """The same words the officer's alert used (config texts), else ours."""
-    from bot.texts import has_text, render
+    from bot.core.texts import has_text, render
 
     if code and code not in REASON_LABELS and has_text(f"reason.{code}"):
         text = render(f"reason.{code}")

@@ -8,9 +8,9 @@ from fractions import Fraction
 from typing import Any
 
 from admin_web.metrics import DEFAULT_THEFT, TheftParams, parse_fraction
-from bot.audit import audit
-from bot.clock import iso
-from bot.db import Tx
+from bot.core.audit import audit
+from bot.core.clock import iso
+from bot.core.db import Tx
 
 
 @dataclass(frozen=True)

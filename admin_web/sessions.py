@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.clock import iso, parse_iso
-from bot.db import Database, Tx
+from bot.core.clock import iso, parse_iso
+from bot.core.db import Database, Tx
 
 IDLE = timedelta(minutes=60)
 ABSOLUTE = timedelta(hours=12)

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from admin_web import labels
-from bot.clock import parse_iso
-from bot.phones import mask_phone
+from bot.core.clock import parse_iso
+from bot.core.phones import mask_phone
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEFAULT_TZ = "Europe/London"

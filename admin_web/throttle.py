@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.clock import iso, parse_iso
-from bot.db import Database, Tx
+from bot.core.clock import iso, parse_iso
+from bot.core.db import Database, Tx
 
 FAILURES = ("bad_password", "bad_code")
 
@@ -71,7 +71,7 @@ async def record(db: Database, now: datetime, username: str, ip: str, outcome: s
         await tx.execute("INSERT INTO login_attempts (at, username, ip, outcome) VALUES (?, ?, ?, ?)",
                          (iso(now), username[:80], ip[:64], outcome))
         if outcome in FAILURES or outcome == "locked":
-            from bot.audit import audit
+            from bot.core.audit import audit
 
             await audit(tx, now, "anonymous", f"signin.{outcome}", None, None,
                         username=username[:80], ip=ip[:64])

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pyotp
 
-from bot.clock import iso
-from bot.db import Database, Tx
+from bot.core.clock import iso
+from bot.core.db import Database, Tx
 
 ISSUER = "o2r"
 DRIFT_STEPS = 1  # accept the code of the previous and next 30-second window (phone clock drift)

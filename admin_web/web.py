@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 if TYPE_CHECKING:
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.service import Service
 
 MAX_FORM_FIELD = 5000

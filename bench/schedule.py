@@ -3,7 +3,7 @@
 Reports, on a temporary SQLite database (WAL, synchronous=FULL, as in production):
 - the time for the real daily planner (reminders.planner.plan_day) to compute and store one
   day's check-ins and scales for every client, and a re-run (idempotent: nothing new);
-- the time for the clock loop to find due rows (the claim query of bot.timers.run_due) when
+- the time for the clock loop to find due rows (the claim query of bot.core.timers.run_due) when
   nothing is due, and at the morning peak; and one real claim of 500 due check-ins run
   through their handlers (flow started, first question queued);
 - peak memory: Python allocations while planning (tracemalloc) and the process's peak RSS.
@@ -26,14 +26,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import timers
-from bot.clock import iso
-from bot.db import Database, Tx
+from bot.core import timers
+from bot.core.clock import iso
+from bot.core.db import Database, Tx
 from config.settings import Settings
 from reminders import planner
-from reminders.events import appointment_reminders
-from reminders.plans import APPOINTMENT_KINDS
 from reminders.schedule import checkins_for_day
+from reminders.schedule.events import appointment_reminders
+from reminders.schedule.plans import APPOINTMENT_KINDS
 from reminders.timer_rows import config, store
 
 TZ = "Europe/London"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from bench.common import now, phone
 from bot.conversation import start_flow
-from bot.db import Database, Tx
-from bot.people import Contact, add_client, add_staff
+from bot.core.db import Database, Tx
+from bot.core.people import Contact, add_client, add_staff
 from config.settings import Settings
 
 FIRST_CLIENT = 100  # +447700900001.. are kept for the service and staff

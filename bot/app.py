@@ -14,9 +14,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from twilio.request_validator import RequestValidator
 
-from bot.clock import Clock
+from bot.core.clock import Clock
+from bot.core.outbox import record_delivery_status
 from bot.inbound import InboundMessage
-from bot.outbox import record_delivery_status
 from bot.service import Service
 from config.settings import Settings
 
@@ -57,7 +57,7 @@ async def twilio_sms(request: Request) -> Response:
     sid, sender = get("MessageSid") or get("SmsSid"), get("From")
     if not sid or not sender:
         return PlainTextResponse("MessageSid and From are required", status_code=400)
-    from bot.phones import InvalidPhone, normalise_phone
+    from bot.core.phones import InvalidPhone, normalise_phone
 
     try:
         address = normalise_phone(str(sender))
@@ -83,7 +83,7 @@ async def twilio_status(request: Request) -> Response:
     async def apply(tx):  # type: ignore[no-untyped-def]
         changed = await record_delivery_status(tx, svc.clock.now(), str(sid), str(status))
         if error_code == "21610":
-            from bot.identities import find_identity, set_opt_out
+            from bot.core.identities import find_identity, set_opt_out
 
             row = await tx.one("SELECT channel, address FROM outbox WHERE provider_id = ?",
                                (str(sid),))

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.clock import SystemClock
-from bot.db import Database, Tx
+from bot.core.clock import SystemClock
+from bot.core.db import Database, Tx
 from config.settings import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[Any]]
@@ -99,13 +99,13 @@ _serve_later: list[tuple[Settings, str, int]] = []
 
 @command("staff add")
 async def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.people import Contact, add_staff
+    from bot.core.people import Contact, add_staff
 
     password_hash = None
     if args.username:
         if not args.password_stdin:
             raise CliError("--username needs --password-stdin (the password is read from stdin)")
-        from admin_web.passwords import hash_password
+        from bot.core.passwords import hash_password
 
         password = sys.stdin.readline().rstrip("\r\n")
         password_hash = hash_password(password)
@@ -119,7 +119,7 @@ async def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("client add")
 async def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.people import Contact, add_client
+    from bot.core.people import Contact, add_client
 
     async def work(tx: Tx) -> int:
         client_id = await add_client(
@@ -139,8 +139,8 @@ async def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("client link-code")
 async def cmd_link_code(args: argparse.Namespace, settings: Settings) -> str:
-    from bot.identities import LINK_CODE_TTL, new_link_code
-    from bot.people import client_id_by_ref
+    from bot.core.identities import LINK_CODE_TTL, new_link_code
+    from bot.core.people import client_id_by_ref
 
     async def work(tx: Tx) -> str:
         cid = await client_id_by_ref(tx, args.ref)
@@ -157,7 +157,7 @@ async def cmd_link_code(args: argparse.Namespace, settings: Settings) -> str:
 @command("send")
 async def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     from bot.conversation import officer_message
-    from bot.people import client_id_by_ref
+    from bot.core.people import client_id_by_ref
 
     async def work(tx: Tx) -> int:
         cid = await client_id_by_ref(tx, args.client)
@@ -207,7 +207,7 @@ async def cmd_flow_list(args: argparse.Namespace, settings: Settings) -> list[di
 @command("flow start")
 async def cmd_flow_start(args: argparse.Namespace, settings: Settings) -> str:
     from bot.conversation import start_flow
-    from bot.people import client_id_by_ref
+    from bot.core.people import client_id_by_ref
     from flows import registry
 
     try:
@@ -246,7 +246,7 @@ async def cmd_escalations_list(args: argparse.Namespace, settings: Settings) -> 
 
 @command("escalation ack")
 async def cmd_escalation_ack(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.escalation import acknowledge
+    from bot.escalation.alerts import acknowledge
 
     done = await in_db(settings, lambda tx: acknowledge(tx, now(), args.id, args.staff, "cli"))
     emit(args, {"acknowledged": done},
@@ -255,7 +255,7 @@ async def cmd_escalation_ack(args: argparse.Namespace, settings: Settings) -> No
 
 @command("escalation resolve")
 async def cmd_escalation_resolve(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.escalation import resolve
+    from bot.escalation.alerts import resolve
 
     await in_db(settings, lambda tx: resolve(tx, now(), args.id, args.staff, args.outcome,
                                              args.note))
@@ -264,7 +264,7 @@ async def cmd_escalation_resolve(args: argparse.Namespace, settings: Settings) -
 
 @command("staff availability")
 async def cmd_staff_availability(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.rota import set_availability
+    from bot.core.rota import set_availability
 
     await in_db(settings, lambda tx: set_availability(tx, now(), args.staff_id,
                                                       args.state == "on", args.reason, "cli"))
@@ -274,7 +274,7 @@ async def cmd_staff_availability(args: argparse.Namespace, settings: Settings) -
 
 @command("rota add")
 async def cmd_rota_add(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.rota import add_duty, parse_local
+    from bot.core.rota import add_duty, parse_local
 
     rota_id: int = await in_db(settings, lambda tx: add_duty(
         tx, now(), args.staff, args.duty, parse_local(args.start, settings.timezone),
@@ -285,8 +285,8 @@ async def cmd_rota_add(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("client discharge")
 async def cmd_client_discharge(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.escalation import discharge
-    from bot.people import client_id_by_ref
+    from bot.core.people import client_id_by_ref
+    from bot.escalation.alerts import discharge
 
     async def work(tx: Tx) -> None:
         await discharge(tx, now(), await client_id_by_ref(tx, args.ref), args.reason, "cli")
@@ -408,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Each defines add_parsers(sub, add, groups) and registers its commands with @command.
-CLI_MODULES: tuple[str, ...] = ("reminders.cli", "bot.groups_cli")
+CLI_MODULES: tuple[str, ...] = ("reminders.cli", "bot.aftercare.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

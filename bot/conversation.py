@@ -14,17 +14,17 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import timers
-from bot.audit import audit
-from bot.clock import iso, parse_iso
-from bot.db import Tx
-from bot.findings import raise_finding
-from bot.identities import Identity
+from bot.core import timers
+from bot.core.audit import audit
+from bot.core.clock import iso, parse_iso
+from bot.core.db import Tx
+from bot.core.identities import Identity
+from bot.core.messaging import ClientInfo, client_identity, client_params, load_client, say
+from bot.core.outbox import PRIORITY_ESCALATION, PRIORITY_SAFETY, allowed_from, enqueue
+from bot.core.phones import mask_phone
+from bot.core.texts import render
+from bot.escalation.findings import raise_finding
 from bot.inbound import StoredInbound
-from bot.messaging import ClientInfo, client_identity, client_params, load_client, say
-from bot.outbox import PRIORITY_ESCALATION, PRIORITY_SAFETY, allowed_from, enqueue
-from bot.phones import mask_phone
-from bot.texts import render
 from flows import engine, registry
 from flows.client import ClientView, History
 from flows.crisis import crisis_params as _crisis_params
@@ -383,14 +383,14 @@ async def crisis_unmatched(tx: Tx, stored: StoredInbound, now: datetime) -> None
     nobody = Identity(None, msg.channel, msg.address, None, None, False)
     await say(tx, now, nobody, "crisis.reply", crisis_params(), safety=True,
               priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}")
-    from bot.escalation import duty
+    from bot.escalation.alerts import duty
 
     staff = {await duty(tx, now, "duty_officer")}
     staff |= {r[0] for r in await tx.all(
         "SELECT id FROM staff WHERE role = 'supervisor' AND active = 1")}
     label = mask_phone(msg.address) if msg.channel == "sms" else f"{msg.channel} {msg.address}"
     for staff_id in staff - {None}:
-        from bot.identities import identities_of
+        from bot.core.identities import identities_of
 
         for target in (await identities_of(tx, staff_id=staff_id))[:1]:
             await say(tx, now, target, "escalation.unmatched_crisis",
@@ -461,12 +461,12 @@ async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, acto
 
 
 async def staff_message(tx: Tx, stored: StoredInbound, ident: Identity, now: datetime) -> str:
-    from bot import escalation
+    from bot.escalation import alerts as escalation
 
     role = await tx.value("SELECT role FROM staff WHERE id = ?", (ident.staff_id,))
     if role == "mentor":
         # Mentors never reach /open or ACK: only their own mentor commands.
-        from bot import mentor_chat
+        from bot.aftercare import mentor_chat
 
         return await mentor_chat.staff_message(tx, stored, ident, now)
     text = stored.message.body.strip()
@@ -490,10 +490,10 @@ async def staff_message(tx: Tx, stored: StoredInbound, ident: Identity, now: dat
 async def callback(tx: Tx, stored: StoredInbound, now: datetime) -> str:
     """An inline button pressed in a private chat (escalation buttons; aftercare ones are
     'ag:...', see bot/mentor_chat.py)."""
-    from bot import escalation
+    from bot.escalation import alerts as escalation
 
     if stored.message.body.startswith("ag:"):
-        from bot import mentor_chat
+        from bot.aftercare import mentor_chat
 
         return await mentor_chat.button(tx, stored, now)
     ident = stored.identity
@@ -507,6 +507,6 @@ async def callback(tx: Tx, stored: StoredInbound, now: datetime) -> str:
 
 async def group_message(tx: Tx, stored: StoredInbound, now: datetime) -> str:
     """Messages in group chats are never a client's answers; aftercare groups use them."""
-    from bot import groups
+    from bot.aftercare import groups
 
     return await groups.group_message(tx, stored, now)

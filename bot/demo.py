@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.db import Database, Tx
-from bot.identities import add_identity
-from bot.people import add_client, add_staff
+from bot.core.db import Database, Tx
+from bot.core.identities import add_identity
+from bot.core.people import add_client, add_staff
 
 DEMO_PASSWORD = "demo-password-only"  # demo mode only; printed in the README
 DEMO_STAFF = (
@@ -28,7 +28,7 @@ DEMO_CLIENTS = (
 
 async def seed_demo(db: Database, now: datetime) -> bool:
     """Create the demo caseload once; returns False if it is already there."""
-    from admin_web.passwords import hash_password
+    from bot.core.passwords import hash_password
 
     password_hash = hash_password(DEMO_PASSWORD)
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso
-from bot.db import Database, Tx
-from bot.identities import Identity, find_identity
+from bot.core.clock import iso
+from bot.core.db import Database, Tx
+from bot.core.identities import Identity, find_identity
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.audit import audit
-from bot.clock import iso
-from bot.db import Tx
-from bot.people import STAGE_STATUS, STAGES, InputError
+from bot.core.audit import audit
+from bot.core.clock import iso
+from bot.core.db import Tx
+from bot.core.people import STAGE_STATUS, STAGES, InputError
 
 
 async def move_stage(tx: Tx, now: datetime, client_id: int, stage: str, actor: str,

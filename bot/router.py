@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import conversation, mentor_chat
-from bot.clock import iso
-from bot.db import Tx
-from bot.identities import Identity, clear_opt_out, redeem_link_code, set_opt_out
+from bot import conversation
+from bot.aftercare import mentor_chat
+from bot.core.clock import iso
+from bot.core.db import Tx
+from bot.core.identities import Identity, clear_opt_out, redeem_link_code, set_opt_out
+from bot.core.messaging import ClientInfo, load_client, say
+from bot.core.outbox import PRIORITY_SAFETY
 from bot.inbound import StoredInbound
-from bot.messaging import ClientInfo, load_client, say
-from bot.outbox import PRIORITY_SAFETY
 from flows.intents import Intent, detect
 
 START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9]{4,16})\s*$")
@@ -80,7 +81,7 @@ async def _link(tx: Tx, stored: StoredInbound, now: datetime, code: str) -> str:
         else:
             await say(tx, now, ident, "link.bad_code", cause=f"inbound:{stored.id}", reply=True)
         return "processed" if ident else "unmatched"
-    from bot.identities import find_identity
+    from bot.core.identities import find_identity
 
     ident = await find_identity(tx, msg.channel, msg.address)
     assert ident is not None
@@ -109,7 +110,7 @@ async def _unmatched(tx: Tx, stored: StoredInbound, now: datetime) -> str:
 
 
 async def _neutral_once(tx: Tx, stored: StoredInbound, now: datetime, key: str) -> None:
-    from bot.identities import Identity
+    from bot.core.identities import Identity
 
     msg = stored.message
     nobody = Identity(None, msg.channel, msg.address, None, None, False)

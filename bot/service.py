@@ -13,13 +13,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
 
 from bot.channels.base import Sender
+from bot.channels.dispatcher import Dispatcher
 from bot.channels.simulator import SimulatorSender
-from bot.clock import Clock, ShiftedClock, SystemClock
-from bot.db import Database
-from bot.dispatcher import Dispatcher
+from bot.core.clock import Clock, ShiftedClock, SystemClock
+from bot.core.db import Database
+from bot.core.timers import tick
 from bot.inbound import InboundMessage, retry_failed, store_and_route
 from bot.router import route
-from bot.timers import tick
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 2.0
 # Capabilities that register timer handlers and check their own rows at start: each module
 # defines `async on_start(db, now)` (the reminder planner makes sure today's plan exists).
-START_MODULES: tuple[str, ...] = ("reminders.jobs", "bot.aftercare_jobs")
+START_MODULES: tuple[str, ...] = ("reminders.jobs", "bot.aftercare.jobs")
 
 
 class Service:

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from admin_web.templating import render_page
-from bot.clock import parse_iso
+from bot.core.clock import parse_iso
 from bot.inbound import InboundMessage
 
 MAX_ADVANCE_MINUTES = 60 * 24 * 31

@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-ROOT = Path(__file__).resolve().parent.parent
+from config.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 TWILIO_DEFAULT_API = "https://api.twilio.com"
 TELEGRAM_DEFAULT_API = "https://api.telegram.org/bot"
 
@@ -173,7 +175,7 @@ def load_settings(
         raise ConfigError(f"{missing[0]}: Twilio is half configured; set all of {', '.join(twilio_vars)}")
     sender = tw["O2R_TWILIO_FROM"]
     if sender:
-        from bot.phones import InvalidPhone, normalise_phone  # late: keeps config import light
+        from bot.core.phones import InvalidPhone, normalise_phone  # late: keeps config import light
 
         try:
             sender = normalise_phone(sender)

@@ -10,7 +10,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-CRISIS_TOML = Path(__file__).resolve().parent.parent / "config" / "crisis.toml"
+from config.paths import config_file
+
+CRISIS_TOML = config_file("crisis.toml")
 
 # Contacts the automated crisis text names; each must exist and be verified.
 REPLY_CONTACTS = ("emergency", "nhs_mental_health", "samaritans", "shout")

@@ -21,7 +21,7 @@ Outcome = Literal["completed", "expired", "interrupted", "stopped", "escalated"]
 
 @dataclass(frozen=True)
 class Say:
-    """Send catalog text `message_key` rendered with `params` (bot.texts.render).
+    """Send catalog text `message_key` rendered with `params` (bot.core.texts.render).
 
     `question`: it asks something (a step sends at most one). `safety`: crisis/tolerance text,
     to be sent at once whatever quiet hours or throttles say. `discreet`: render the

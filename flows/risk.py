@@ -20,13 +20,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from config.paths import config_file
 from flows import questions as q
 from flows.client import ClientView, History
 from flows.intents import Detection
 from flows.model import Severity
 from flows.scales import BARC10, SPANE, Scale, score, score_scale
 
-RISK_TOML = Path(__file__).resolve().parent.parent / "config" / "risk.toml"
+RISK_TOML = config_file("risk.toml")
 SEVERITY_ORDER: Mapping[str, int] = {"RED": 3, "AMBER": 2, "YELLOW": 1, "ROUTINE": 0}
 
 # Texts sent to the client with a finding (params from crisis.toml + the client).

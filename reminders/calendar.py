@@ -3,8 +3,8 @@
 These are the operations the CLI and the admin panel call. Each runs inside the caller's write
 transaction, audits what it did, and re-plans or cancels the reminder rows it affects in that
 same transaction, so a changed or cancelled appointment can never leave a stale reminder behind.
-Bad input raises bot.people.InputError naming the field. Times are aware datetimes; text
-timestamps are UTC (bot.clock.iso).
+Bad input raises bot.core.people.InputError naming the field. Times are aware datetimes; text
+timestamps are UTC (bot.core.clock.iso).
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ import sqlite3
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import timers
-from bot.audit import audit
-from bot.clock import iso
-from bot.db import Tx
-from bot.findings import raise_finding
-from bot.people import STAGES, InputError
-from reminders.clock import local_instant
-from reminders.events import missed_session_followup
-from reminders.plans import APPOINTMENT_KINDS
-from reminders.recurrence import Recurrence, recurring
+from bot.core import timers
+from bot.core.audit import audit
+from bot.core.clock import iso
+from bot.core.db import Tx
+from bot.core.people import STAGES, InputError
+from bot.escalation.findings import raise_finding
+from reminders.schedule.clock import local_instant
+from reminders.schedule.events import missed_session_followup
+from reminders.schedule.plans import APPOINTMENT_KINDS
+from reminders.schedule.recurrence import Recurrence, recurring
 from reminders.timer_rows import (
     appointment_prefix,
     cancel_client_sessions,

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.cli import command, emit, in_db, now
-from bot.db import Database, Tx
-from bot.people import client_id_by_ref
-from bot.rota import parse_local
+from bot.core.db import Database, Tx
+from bot.core.people import client_id_by_ref
+from bot.core.rota import parse_local
 from config.settings import Settings
 from reminders import calendar
-from reminders.plans import APPOINTMENT_KINDS
+from reminders.schedule.plans import APPOINTMENT_KINDS
 from reminders.upcoming import upcoming
 
 

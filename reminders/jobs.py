@@ -1,8 +1,8 @@
 """Timer handlers for reminders, check-ins and the daily planner (imported at service start).
 
-Each runs inside the clock loop's claim transaction (bot.timers.run_due), so what it sends and
+Each runs inside the clock loop's claim transaction (bot.core.timers.run_due), so what it sends and
 the row's 'done' commit together: a restart or a second claimer never sends twice. Every
-non-safety send first asks reminders.catchup.decide_late, which covers late rows after downtime
+non-safety send first asks reminders.schedule.catchup.decide_late, which covers late rows after downtime
 and quiet hours: a reminder whose event has passed is dropped (outcome + audit), one still
 before its event goes late; a check-in past its window is skipped, never sent at night.
 
@@ -22,21 +22,21 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot import timers
-from bot.audit import audit
-from bot.clock import iso, parse_iso
 from bot.conversation import active_session, apply, start_flow
-from bot.db import Database, Tx
-from bot.findings import raise_finding
-from bot.identities import Identity
-from bot.messaging import ClientInfo, client_identity, load_client, say
-from bot.texts import format_when, render
+from bot.core import timers
+from bot.core.audit import audit
+from bot.core.clock import iso, parse_iso
+from bot.core.db import Database, Tx
+from bot.core.identities import Identity
+from bot.core.messaging import ClientInfo, client_identity, load_client, say
+from bot.core.texts import format_when, render
+from bot.escalation.findings import raise_finding
 from flows import engine
 from reminders import calendar, planner
-from reminders.catchup import decide_late, resume_at, superseded
-from reminders.model import SendKind
-from reminders.quiet_hours import QuietHours
 from reminders.schedule import checkins_for_day, missed_checkin_deadline, missed_checkin_finding
+from reminders.schedule.catchup import decide_late, resume_at, superseded
+from reminders.schedule.model import SendKind
+from reminders.schedule.quiet_hours import QuietHours
 from reminders.texts import reminder_params
 from reminders.timer_rows import client_quiet, config, utc
 

@@ -15,13 +15,13 @@ import sqlite3
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import timers
-from bot.clock import parse_iso
-from bot.db import Tx
+from bot.core import timers
+from bot.core.clock import parse_iso
+from bot.core.db import Tx
 from reminders.calendar import extend_series, invite_all
-from reminders.clock import local_instant, parse_clock
-from reminders.model import ClientSchedule
 from reminders.schedule import checkins_for_day
+from reminders.schedule.clock import local_instant, parse_clock
+from reminders.schedule.model import ClientSchedule
 from reminders.timer_rows import config, quiet_override, store
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.texts import format_when, render
+from bot.core.texts import format_when, render
 
 
 def reminder_params(

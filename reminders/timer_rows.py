@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from bot.clock import iso, parse_iso
-from bot.db import Tx
-from reminders.events import appointment_reminders, course_session_reminders
-from reminders.model import PlannedSend
-from reminders.plans import RemindersConfig, load_config
-from reminders.quiet_hours import QuietHours
+from bot.core.clock import iso, parse_iso
+from bot.core.db import Tx
+from reminders.schedule.events import appointment_reminders, course_session_reminders
+from reminders.schedule.model import PlannedSend
+from reminders.schedule.plans import RemindersConfig, load_config
+from reminders.schedule.quiet_hours import QuietHours
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.clock import parse_iso
+from bot.core.clock import parse_iso
 
 CLIENT_KINDS = ("reminder", "checkin", "scale", "missed_session")
 

@@ -14,8 +14,8 @@ import pytest
 from starlette.applications import Starlette
 
 from bot.app import create_app
-from bot.clock import FixedClock
-from bot.db import Tx
+from bot.core.clock import FixedClock
+from bot.core.db import Tx
 from bot.service import Service
 from config.settings import Rate, Settings
 from tests.fakes import FakeTelegramApi, FakeTwilioApi
@@ -110,7 +110,7 @@ class Harness:
 
     async def add_officer(self, name: str = "Dana Hughes", phone: str | None = "+447700900101",
                           chat: int | None = None, role: str = "officer") -> int:
-        from bot.people import Contact, add_staff
+        from bot.core.people import Contact, add_staff
 
         return int(await self.write(lambda tx: add_staff(
             tx, self.clock.now(), name=name, role=role,
@@ -120,7 +120,7 @@ class Harness:
                          phone: str | None = "+447700900123", chat: int | None = None,
                          consented: bool = True, stage: str = "engagement",
                          onboard: bool = True) -> int:
-        from bot.people import Contact, add_client
+        from bot.core.people import Contact, add_client
 
         officer_id = officer or await self.add_officer()
 

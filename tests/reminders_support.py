@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import iso, parse_iso
+from bot.core.clock import iso, parse_iso
 from tests.conftest import Harness
 
 LONDON = ZoneInfo("Europe/London")

@@ -10,7 +10,7 @@ import pytest
 
 from admin_web import sessions, throttle
 from admin_web.security import CSP
-from bot.clock import FixedClock
+from bot.core.clock import FixedClock
 from tests.conftest import Harness
 from tests.test_admin_support import (
     CSRF_COOKIE,
@@ -172,7 +172,7 @@ async def test_lock_out_after_repeated_failures_survives_a_restart(
     assert locked.status_code == 429 and panel.session is None
     # Kept in the database, not in memory: a new connection to the file (as after a restart)
     # sees the same lock.
-    from bot.db import Database
+    from bot.core.db import Database
 
     async with Database(harness.service.settings.db_path) as reopened:
         assert await throttle.check(reopened, datetime.now(UTC), "dana", "127.0.0.1") is not None

@@ -133,7 +133,7 @@ async def test_a_file_with_errors_imports_nothing(harness: Harness, demo: Demo,
 async def test_confirm_rechecks_and_rolls_back_everything(harness: Harness, demo: Demo,
                                                           panels: Any) -> None:
     """Between preview and confirm someone else adds N-003: nothing of the file is created."""
-    from bot.people import add_client
+    from bot.core.people import add_client
 
     priya = await signed_in(panels, "priya")
     response = await upload(priya, GOOD)
@@ -152,8 +152,8 @@ async def test_imports_are_private_to_their_uploader(harness: Harness, demo: Dem
                                                      panels: Any) -> None:
     priya = await signed_in(panels, "priya")
     response = await upload(priya, GOOD)
-    from admin_web.passwords import hash_password
-    from bot.people import add_staff
+    from bot.core.passwords import hash_password
+    from bot.core.people import add_staff
 
     password_hash = hash_password("another-supervisor-pw")
     await harness.write(lambda tx: add_staff(tx, harness.clock.now(), name="Sue Other",

@@ -8,7 +8,7 @@ import io
 from datetime import timedelta
 from typing import Any
 
-from bot.clock import iso
+from bot.core.clock import iso
 from tests.conftest import Harness
 from tests.test_admin_support import (
     Demo,
@@ -40,7 +40,7 @@ async def inbound(h: Harness, body: str, *, client_id: int | None = None,
 
 async def test_queue_orders_by_severity_then_age_and_shows_who_was_told(
         harness: Harness, demo: Demo, panels: Any) -> None:
-    from bot.findings import raise_finding
+    from bot.escalation.findings import raise_finding
 
     sam, jo = demo.clients["D-001"], demo.clients["D-002"]
     routine = await harness.write(lambda tx: raise_finding(
@@ -206,7 +206,7 @@ async def test_send_message_start_flow_note_and_link(harness: Harness, demo: Dem
 
 async def test_linking_a_number_that_belongs_to_someone_else(harness: Harness, demo: Demo,
                                                              panels: Any) -> None:
-    from bot.identities import add_identity
+    from bot.core.identities import add_identity
 
     sam, kim = demo.clients["D-001"], demo.clients["D-004"]
     await harness.write(lambda tx: add_identity(tx, harness.clock.now(), "sms", "+447700900888",

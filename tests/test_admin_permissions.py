@@ -138,7 +138,7 @@ async def fingerprint(h: Harness) -> tuple[Any, ...]:
 
 async def world(h: Harness, demo: Demo, make: Any) -> dict[str, int]:
     """Objects that belong to lee's caseload, for guessing."""
-    from bot.clock import iso
+    from bot.core.clock import iso
     from reminders.calendar import add_appointment, add_session, enrol_client
 
     now = h.clock.now()
@@ -245,7 +245,7 @@ async def test_an_officer_guessing_another_officers_ids_gets_404(harness: Harnes
 
 async def test_a_duty_officer_reaches_a_client_only_while_their_alert_is_open(
         harness: Harness, demo: Demo, panels: Any) -> None:
-    from bot.clock import iso
+    from bot.core.clock import iso
 
     alex = demo.clients["D-003"]
     now = harness.clock.now()
@@ -289,7 +289,7 @@ async def test_mentor_sees_only_their_group(harness: Harness, demo: Demo, panels
     import sys
     import types
 
-    fake = types.ModuleType("bot.aftercare")
+    fake = types.ModuleType("bot.aftercare.reads")
 
     async def mentor_members(db: Any, staff_id: int) -> list[dict[str, Any]]:
         assert staff_id == demo.staff["mentor-mo"]
@@ -297,7 +297,7 @@ async def test_mentor_sees_only_their_group(harness: Harness, demo: Demo, panels
                  "ref": "D-003", "stage": "aftercare"}]
 
     fake.mentor_members = mentor_members  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.aftercare", fake)
+    monkeypatch.setitem(sys.modules, "bot.aftercare.reads", fake)
     page = await mentor.get("/admin/mentor")
     assert "Alex" in page.text and "Tuesday group" in page.text
     assert "D-003" not in page.text and "aftercare" not in page.text.lower().replace(

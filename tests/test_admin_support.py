@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.core.people import Contact, add_staff
 from bot.demo import DEMO_PASSWORD, seed_demo
-from bot.people import Contact, add_staff
 from tests.conftest import Harness
 
 CSRF_RE = re.compile(r'name="csrftoken" value="([^"]+)"')
@@ -36,7 +36,7 @@ class Demo:
 
 async def seed(h: Harness) -> Demo:
     """The demo caseload (dana and lee officers, priya supervisor, admin) plus a mentor."""
-    from admin_web.passwords import hash_password
+    from bot.core.passwords import hash_password
 
     await seed_demo(h.db, h.clock.now())
     mentor_hash = hash_password(DEMO_PASSWORD)
@@ -122,7 +122,7 @@ async def signed_in(make: Any, username: str) -> Panel:
 
 
 async def raise_amber(h: Harness, client_id: int, reason: str = "craving_high") -> int:
-    from bot.findings import raise_finding
+    from bot.escalation.findings import raise_finding
 
     await h.write(lambda tx: raise_finding(tx, h.clock.now(), client_id, "AMBER", reason,
                                            source="answer", detail="test"))

@@ -8,9 +8,9 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot import groups
-from bot.identities import Identity
-from bot.outbox import enqueue
+from bot.aftercare import groups
+from bot.core.identities import Identity
+from bot.core.outbox import enqueue
 from config.settings import Rate, load_settings
 from tests.conftest import Harness
 from tests.test_aftercare_support import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot import mentor_chat, mentors
+from bot.aftercare import mentor_chat, mentors
 from tests.conftest import Harness
 from tests.test_aftercare_support import (
     ALEX,

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import groups, milestones
+from bot.aftercare import groups, milestones
 from bot.app import create_app
-from bot.clock import FixedClock, iso
+from bot.core.clock import FixedClock, iso
 from tests.conftest import T0, Harness
 from tests.conftest import test_settings as settings_for
 from tests.fakes import FakeTelegramApi, FakeTwilioApi

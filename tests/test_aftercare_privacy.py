@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from admin_web.passwords import hash_password
-from bot import aftercare, mentors
+from bot.aftercare import mentors
+from bot.aftercare import reads as aftercare
 from bot.conversation import start_flow
-from bot.findings import raise_finding
+from bot.core.passwords import hash_password
+from bot.escalation.findings import raise_finding
 from tests.conftest import Harness
 from tests.test_admin_support import Panel
 from tests.test_aftercare_support import (
@@ -240,7 +241,7 @@ async def test_sms_mentor_reply_after_stepping_down_is_not_a_concern(harness: Ha
     h = harness
     w = await world(h)
     mentor = await h.write(lambda tx: mentors.active(tx, w.mia))
-    from bot.mentor_chat import send_concern
+    from bot.aftercare.mentor_chat import send_concern
 
     await h.write(lambda tx: send_concern(tx, h.clock.now(), mentor))
     await h.write(lambda tx: mentors.step_down(tx, h.clock.now(), w.mia))

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.aftercare_prompts import Prompt, takes_reply
-from bot.aftercare_rules import (
+from bot.aftercare.prompts import Prompt, takes_reply
+from bot.aftercare.rules import (
     MeetingRule,
     days_in_recovery,
     keyword,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot import groups, mentors
-from bot.clock import iso, parse_iso
+from bot.aftercare import groups, mentors
+from bot.core.clock import iso, parse_iso
 from tests.conftest import Harness
 from tests.fakes.telegram_api import make_group_text_update
 

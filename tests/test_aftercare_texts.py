@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.segments import is_gsm7
-from bot.texts import catalog, render
+from bot.core.segments import is_gsm7
+from bot.core.texts import catalog, render
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "config" / "locale" / "en_GB" / "LC_MESSAGES" / "aftercare.po"
 with PO.open("rb") as _fh:
     KEYS = sorted(str(m.id) for m in read_po(_fh, locale="en_GB") if m.id)
-CODE = [ROOT / "bot" / name for name in (
+CODE = [ROOT / "bot" / "aftercare" / name for name in (
     "mentors.py", "groups.py", "meetings.py", "mentor_chat.py", "milestones.py")]
 PARAMS = {"first_name": "Christopher", "officer_first_name": "Samantha", "emergency": "999",
           "member": "Alexandra", "group": "Tuesday evening group", "day": "Wednesday 24 September"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.identities import find_identity
-from bot.outbox import enqueue
+from bot.core.identities import find_identity
+from bot.core.outbox import enqueue
 from tests.conftest import PUBLIC_URL, TWILIO_FROM, Harness
 
 SAM = "+447700900123"
@@ -279,7 +279,7 @@ async def test_malformed_telegram_update_is_a_clear_400(harness: Harness) -> Non
 
 
 async def test_link_code_links_a_telegram_chat_once(harness: Harness) -> None:
-    from bot.identities import new_link_code
+    from bot.core.identities import new_link_code
 
     cid = await harness.add_client(phone=SAM)
     code = await harness.write(lambda tx: new_link_code(tx, harness.clock.now(), client_id=cid))
@@ -298,7 +298,7 @@ async def test_link_code_links_a_telegram_chat_once(harness: Harness) -> None:
 
 
 async def test_expired_link_code_is_refused(harness: Harness) -> None:
-    from bot.identities import new_link_code
+    from bot.core.identities import new_link_code
 
     cid = await harness.add_client(phone=SAM)
     code = await harness.write(lambda tx: new_link_code(tx, harness.clock.now(), client_id=cid))
@@ -318,7 +318,7 @@ async def test_healthz_reports_database_dispatcher_and_scheduler(harness: Harnes
 
 async def test_rows_committed_while_the_dispatcher_was_down_are_sent_after_restart(
         harness: Harness) -> None:
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.service import Service
 
     await harness.add_client()

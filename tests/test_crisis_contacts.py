@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.texts import render
+from bot.core.texts import render
 from flows.crisis import REPLY_CONTACTS, Contact, load_crisis_config
 
 DOC = Path(__file__).resolve().parents[2] / "shared" / "domain" / "scales-and-safety.md"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import iso
-from bot.findings import raise_finding
-from bot.rota import add_duty, set_availability
+from bot.core.clock import iso
+from bot.core.rota import add_duty, set_availability
+from bot.escalation.findings import raise_finding
 from bot.service import Service
 from tests.conftest import Harness
 
@@ -232,7 +232,7 @@ async def test_open_command_lists_escalations_with_buttons(harness: Harness) -> 
 
 async def test_early_discharge_raises_red_starts_window_and_sends_tolerance(
         harness: Harness) -> None:
-    from bot.escalation import discharge
+    from bot.escalation.alerts import discharge
 
     t = await team(harness)
     await harness.write(lambda tx: discharge(tx, harness.clock.now(), t["client"], "early",
@@ -249,7 +249,7 @@ async def test_early_discharge_raises_red_starts_window_and_sends_tolerance(
 
 
 async def test_resolve_records_outcome_and_closes(harness: Harness) -> None:
-    from bot.escalation import resolve
+    from bot.escalation.alerts import resolve
 
     t = await team(harness)
     await finding(harness, t["client"], "AMBER", "craving_high")
@@ -264,7 +264,7 @@ async def test_resolve_records_outcome_and_closes(harness: Harness) -> None:
 
 
 async def test_discharge_plans_the_safety_check_in_the_same_day(harness: Harness) -> None:
-    from bot.escalation import discharge
+    from bot.escalation.alerts import discharge
 
     t = await team(harness)
     await harness.write(lambda tx: tx.execute("UPDATE clients SET stage = 'in_rehab'"))

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.texts import render
+from bot.core.texts import render
 from flows import engine, registry
 from flows import questions as q
 from flows.client import ClientView, History

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.texts import render
+from bot.core.texts import render
 from flows import engine
 from flows.client import ClientView, History
 from flows.effects import FlowEnded, RaiseFinding, Say, Step

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.segments import is_gsm7
-from bot.texts import catalog, has_text, render
+from bot.core.segments import is_gsm7
+from bot.core.texts import catalog, has_text, render
 from flows import risk
 from flows.crisis import load_crisis_config
 from flows.model import ChoiceAnswer, FreeTextAnswer, NumberAnswer, TimeAnswer, YesNoAnswer

@@ -173,7 +173,7 @@ async def test_monthly_depot_injection_series_is_written_ahead_and_topped_up(
 async def test_bad_input_is_an_input_error(harness: Harness) -> None:
     import pytest
 
-    from bot.people import InputError
+    from bot.core.people import InputError
 
     h = harness
     cid = await private_client(h)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.clock import parse_iso
+from bot.core.clock import parse_iso
 from reminders import planner
 from tests.conftest import Harness
 from tests.reminders_support import LONDON, OFFICER, SAM, advance_to, jump_to, local
@@ -175,14 +175,14 @@ async def test_planner_is_idempotent_and_runs_at_start(harness: Harness) -> None
 def test_every_flow_the_reminders_start_exists() -> None:
     from flows import registry
     from reminders.jobs import CONFIRM_FLOW
-    from reminders.model import FLOW_DAILY, FLOW_MONTHLY, FLOW_WEEKLY
+    from reminders.schedule.model import FLOW_DAILY, FLOW_MONTHLY, FLOW_WEEKLY
 
     for flow_id in (FLOW_DAILY, FLOW_WEEKLY, FLOW_MONTHLY, CONFIRM_FLOW):
         assert registry.latest(flow_id).id == flow_id
 
 
 async def test_plan_client_covers_a_discharge_made_after_the_daily_run(harness: Harness) -> None:
-    from bot.escalation import discharge
+    from bot.escalation.alerts import discharge
 
     h = harness
     cid = await h.add_client(stage="in_rehab")  # weekly scale only: no daily check-in planned

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.people import InputError
 from bot.journey import move_stage
-from bot.people import InputError
 from reminders import calendar
 from tests.conftest import Harness
 from tests.reminders_support import OFFICER, SAM, advance_to, jump_to, local, texts_to

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 
-from bot import timers
 from bot.app import create_app
-from bot.clock import FixedClock
-from bot.db import Database
-from bot.people import Contact, add_client, add_staff
+from bot.core import timers
+from bot.core.clock import FixedClock
+from bot.core.db import Database
+from bot.core.people import Contact, add_client, add_staff
 from bot.service import Service
 from reminders import calendar
 from tests.conftest import T0, Harness

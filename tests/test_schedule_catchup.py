@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reminders.catchup import decide_late, resume_at, superseded
-from reminders.quiet_hours import DEFAULT_QUIET
+from reminders.schedule.catchup import decide_late, resume_at, superseded
+from reminders.schedule.quiet_hours import DEFAULT_QUIET
 
 TZ = "Europe/London"
 LONDON = ZoneInfo(TZ)

@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reminders.plans import load_config
-from reminders.quiet_hours import DEFAULT_QUIET, NO_QUIET, QuietHours
 from reminders.schedule import (
     ClientSchedule,
     checkins_for_day,
@@ -19,6 +17,8 @@ from reminders.schedule import (
     missed_checkin_deadline,
     missed_checkin_finding,
 )
+from reminders.schedule.plans import load_config
+from reminders.schedule.quiet_hours import DEFAULT_QUIET, NO_QUIET, QuietHours
 
 CFG = load_config()
 CK = CFG.checkins
@@ -190,7 +190,7 @@ def test_missed_checkin_thresholds():
 
 
 def test_monthly_set_is_split_over_three_days_even_across_a_month_end() -> None:
-    from reminders.checkins import _monthly_part
+    from reminders.schedule.checkins import _monthly_part
 
     assert _monthly_part(date(2026, 12, 1), 1) == (0, date(2026, 12, 1))
     assert _monthly_part(date(2026, 12, 2), 1) == (1, date(2026, 12, 1))

@@ -9,9 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reminders.durations import Offset
-from reminders.plans import PlanEntry, ReminderPlan, load_config
-from reminders.quiet_hours import DEFAULT_QUIET, NO_QUIET, QuietHours, is_quiet_at
 from reminders.schedule import (
     aftercare_meeting_reminders,
     appointment_reminders,
@@ -19,6 +16,9 @@ from reminders.schedule import (
     event_reminders,
     missed_session_followup,
 )
+from reminders.schedule.durations import Offset
+from reminders.schedule.plans import PlanEntry, ReminderPlan, load_config
+from reminders.schedule.quiet_hours import DEFAULT_QUIET, NO_QUIET, QuietHours, is_quiet_at
 
 CFG = load_config()
 TZ = "Europe/London"

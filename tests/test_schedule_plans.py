@@ -7,8 +7,8 @@ from datetime import time, timedelta
 
 import pytest
 
-from reminders.durations import Offset
-from reminders.plans import CONFIG_PATH, EVENT_KINDS, ConfigError, load_config, parse_config
+from reminders.schedule.durations import Offset
+from reminders.schedule.plans import CONFIG_PATH, EVENT_KINDS, ConfigError, load_config, parse_config
 
 
 def raw_config() -> dict:

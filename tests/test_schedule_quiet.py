@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from reminders.quiet_hours import (
+from reminders.schedule.quiet_hours import (
     DEFAULT_QUIET,
     NO_QUIET,
     QuietHours,

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reminders.recurrence import MAX_OCCURRENCES, Recurrence
 from reminders.schedule import recurring
+from reminders.schedule.recurrence import MAX_OCCURRENCES, Recurrence
 
 TZ = "Europe/London"
 LONDON = ZoneInfo(TZ)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.texts import catalog
-from reminders.events import MISSED_SESSION_MESSAGE
-from reminders.plans import load_config
+from bot.core.texts import catalog
+from reminders.schedule.events import MISSED_SESSION_MESSAGE
+from reminders.schedule.plans import load_config
 from reminders.texts import render_reminder
 
 GSM7 = set(

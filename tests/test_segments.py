@@ -1,6 +1,6 @@
 import pytest
 
-from bot.segments import count_segments, encoding
+from bot.core.segments import count_segments, encoding
 
 
 @pytest.mark.parametrize(

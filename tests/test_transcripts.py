@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import iso
 from bot.conversation import start_flow
+from bot.core.clock import iso
 from bot.service import Service
 from tests.conftest import Harness
 

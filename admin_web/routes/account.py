@@ -8,12 +8,12 @@ from starlette.routing import Route
 
 from admin_web import sessions, throttle, totp
 from admin_web.auth import flash, guard, set_session_cookie
-from admin_web.passwords import WeakPassword, hash_password, verify_password
 from admin_web.permissions import User
 from admin_web.templating import page
 from admin_web.web import auth_now, client_ip, db, field, read_form, see_other
-from bot.audit import audit
-from bot.db import Tx
+from bot.core.audit import audit
+from bot.core.db import Tx
+from bot.core.passwords import WeakPassword, hash_password, verify_password
 
 
 @guard("account")

@@ -14,7 +14,7 @@ from admin_web.csvout import csv_response
 from admin_web.permissions import User
 from admin_web.templating import page
 from admin_web.web import db, now
-from bot.audit import audit
+from bot.core.audit import audit
 
 PAGE_SIZE = 100
 CSV_LIMIT = 50_000

@@ -23,10 +23,10 @@ from admin_web.auth import flash, guard
 from admin_web.permissions import User, caseload_scope, client_in_reach, client_scope
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, path_int, read_form, safe_next, see_other, service
-from bot.clock import iso
-from bot.db import Tx
-from bot.people import InputError
-from bot.rota import parse_local
+from bot.core.clock import iso
+from bot.core.db import Tx
+from bot.core.people import InputError
+from bot.core.rota import parse_local
 
 SPAN_DAYS = 14
 HISTORY_DAYS = 7  # the default view starts a week back, so last week's attendance can be marked
@@ -45,7 +45,7 @@ async def calendar_page(request: Request, user: User) -> Response:
     database, moment = db(request), now(request)
     if not await calendar_data.available(database):
         return await page(request, "calendar.html", unavailable=True)
-    from reminders.plans import APPOINTMENT_KINDS
+    from reminders.schedule.plans import APPOINTMENT_KINDS
 
     tz = ZoneInfo(service(request).settings.timezone)
     start, end = window(request.query_params.get("from"), moment.astimezone(tz).date())

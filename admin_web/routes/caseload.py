@@ -15,8 +15,8 @@ from admin_web.csvout import csv_response
 from admin_web.permissions import User, caseload_scope
 from admin_web.templating import page
 from admin_web.web import db, now
-from bot.audit import audit
-from bot.people import STAGES, STATUSES
+from bot.core.audit import audit
+from bot.core.people import STAGES, STATUSES
 
 MAX_ROWS = 500
 

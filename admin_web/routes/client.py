@@ -23,10 +23,10 @@ from admin_web.permissions import User, allowed, client_in_reach
 from admin_web.routes.queue import OUTCOMES, escalations_for
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
-from bot.audit import audit
-from bot.clock import iso, parse_iso
-from bot.db import Tx
-from bot.people import STAGES, InputError
+from bot.core.audit import audit
+from bot.core.clock import iso, parse_iso
+from bot.core.db import Tx
+from bot.core.people import STAGES, InputError
 from flows import registry
 from flows.scales import SCALES
 
@@ -195,7 +195,7 @@ def _action(fn: Action, capability: str = "client") -> Callable[[Request], Await
 
 
 async def _journey(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
-    from bot.escalation import discharge
+    from bot.escalation.alerts import discharge
     from bot.journey import move_stage
 
     stage, reason = field(form, "stage"), field(form, "reason")
@@ -249,7 +249,7 @@ async def _profile(tx: Tx, user: User, client_id: int, form: Any, moment: dateti
 
 
 async def _discharge(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
-    from bot.escalation import discharge
+    from bot.escalation.alerts import discharge
 
     if field(form, "kind") != "custody-release":
         raise InputError("record a rehab discharge by moving the stage")

@@ -19,8 +19,8 @@ from admin_web.csvout import csv_response
 from admin_web.permissions import User
 from admin_web.templating import page
 from admin_web.web import db, now, service
-from bot.audit import audit
-from bot.clock import iso, parse_iso
+from bot.core.audit import audit
+from bot.core.clock import iso, parse_iso
 
 CHECKIN_FLOWS = ("daily_checkin", "weekly_checkin")
 WELLBEING = (("Happy", "ons_happy"), ("Craving", "craving_24h"))

@@ -13,15 +13,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin_web.auth import flash, guard
-from admin_web.passwords import WeakPassword, hash_password
 from admin_web.permissions import User, client_in_reach, client_scope
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
-from bot import aftercare, mentors
-from bot.aftercare_rules import load_config
-from bot.db import Tx
-from bot.people import InputError
-from reminders.clock import WEEKDAYS
+from bot.aftercare import mentors
+from bot.aftercare import reads as aftercare
+from bot.aftercare.rules import load_config
+from bot.core.db import Tx
+from bot.core.passwords import WeakPassword, hash_password
+from bot.core.people import InputError
+from reminders.schedule.clock import WEEKDAYS
 
 
 @guard("groups")

@@ -13,10 +13,10 @@ from admin_web.auth import flash, guard
 from admin_web.permissions import User
 from admin_web.templating import page
 from admin_web.web import db, now, path_int, read_form, see_other
-from bot.audit import audit
-from bot.clock import iso
-from bot.db import Tx
-from bot.people import InputError
+from bot.core.audit import audit
+from bot.core.clock import iso
+from bot.core.db import Tx
+from bot.core.people import InputError
 
 
 @guard("import")

@@ -1,6 +1,6 @@
 """A peer mentor's page: their aftercare group's first names and attendance, and a concern form.
 
-Nothing else about a member is ever read here. The page asks `bot.aftercare` for it
+Nothing else about a member is ever read here. The page asks `bot.aftercare.reads` for it
 (`mentor_members(db, staff_id)` -> rows with client_id, first_name, group_name;
 `mentor_attendance(db, staff_id)` -> rows with first_name, meeting_at, outcome;
 `mentor_groups(db, staff_id, now)` -> the groups' meeting times and Telegram chat state). Each
@@ -21,15 +21,15 @@ from admin_web.auth import flash, guard
 from admin_web.permissions import User
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, read_form, see_other
-from bot.audit import audit
-from bot.db import Tx
+from bot.core.audit import audit
+from bot.core.db import Tx
 
 MAX_CONCERN = 500
 
 
 async def _from_aftercare(name: str, database: Any, staff_id: int, *extra: Any) -> list[Any]:
     try:
-        module = importlib.import_module("bot.aftercare")
+        module = importlib.import_module("bot.aftercare.reads")
     except ModuleNotFoundError:
         return []
     fn = getattr(module, name, None)
@@ -51,7 +51,7 @@ async def attendance(database: Any, staff_id: int) -> list[dict[str, Any]]:
 
 async def groups(database: Any, staff_id: int, moment: Any) -> list[dict[str, Any]]:
     """The mentor's groups: when and where they meet, and whether the bot is in their chat."""
-    from reminders.clock import WEEKDAYS
+    from reminders.schedule.clock import WEEKDAYS
 
     return [{"name": str(r["name"]), "day": WEEKDAYS[r["weekday"]].capitalize(),
              "at": r["meets_at"], "place": r["place"], "next": r["next_meeting"],
@@ -85,7 +85,7 @@ async def concern(request: Request, user: User) -> Response:
     moment = now(request)
 
     async def work(tx: Tx) -> None:
-        from bot.findings import raise_finding
+        from bot.escalation.findings import raise_finding
 
         await raise_finding(tx, moment, client_id, "AMBER", "mentor_concern",
                             source="mentor_concern", detail=f"mentor:{user.id}: {text}".strip())

@@ -13,8 +13,8 @@ from admin_web.auth import flash, guard
 from admin_web.permissions import User, client_scope, escalation_in_reach, escalation_scope
 from admin_web.templating import page
 from admin_web.web import db, field, now, path_int, read_form, safe_next, see_other
-from bot.db import Tx
-from bot.escalation import EscalationError, acknowledge, resolve
+from bot.core.db import Tx
+from bot.escalation.alerts import EscalationError, acknowledge, resolve
 
 OUTCOMES = (
     "Spoke to the client: safe for now",

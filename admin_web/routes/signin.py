@@ -18,12 +18,12 @@ from admin_web.auth import (
     set_session_cookie,
     user_of,
 )
-from admin_web.passwords import hash_password, needs_rehash, verify_password
 from admin_web.permissions import User, home_for
 from admin_web.templating import page
 from admin_web.web import auth_now, client_ip, db, field, read_form, safe_next, see_other, service
-from bot.audit import audit
-from bot.db import Tx
+from bot.core.audit import audit
+from bot.core.db import Tx
+from bot.core.passwords import hash_password, needs_rehash, verify_password
 
 MAX_PASSWORD = 1024
 

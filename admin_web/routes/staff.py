@@ -12,15 +12,15 @@ from starlette.routing import Route
 
 from admin_web import actions, totp
 from admin_web.auth import flash, guard
-from admin_web.passwords import WeakPassword, hash_password
 from admin_web.permissions import User, allowed
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, path_int, read_form, see_other, service
-from bot.audit import audit
-from bot.clock import iso
-from bot.db import Tx
-from bot.people import ROLES, Contact, InputError, add_staff
-from bot.rota import add_duty, parse_local, set_availability
+from bot.core.audit import audit
+from bot.core.clock import iso
+from bot.core.db import Tx
+from bot.core.passwords import WeakPassword, hash_password
+from bot.core.people import ROLES, Contact, InputError, add_staff
+from bot.core.rota import add_duty, parse_local, set_availability
 
 
 @guard("staff")
@@ -34,7 +34,7 @@ async def staff_page(request: Request, user: User) -> Response:
     rota = await database.all(
         "SELECT r.*, s.name FROM rota r JOIN staff s ON s.id = r.staff_id WHERE r.ends_at > ?"
         " ORDER BY r.starts_at LIMIT 100", (iso(moment),))
-    from bot.escalation import duty
+    from bot.escalation.alerts import duty
 
     # duty() only reads: run it on the read connection rather than queueing a write.
     duty_now = {kind: await duty(database, moment, kind)  # type: ignore[arg-type]

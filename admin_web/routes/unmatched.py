@@ -14,8 +14,8 @@ from admin_web.auth import flash, guard
 from admin_web.permissions import User, allowed, caseload_scope, client_in_reach
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, read_form, see_other
-from bot.db import Tx
-from bot.people import InputError
+from bot.core.db import Tx
+from bot.core.people import InputError
 from flows.intents import Intent, detect
 
 GROUP_LIMIT = 100

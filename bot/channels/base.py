@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.outbox import OutRow
+from bot.core.outbox import OutRow
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.channels.base import Sent
-from bot.outbox import OutRow
+from bot.core.outbox import OutRow
 
 
 class SimulatorSender:

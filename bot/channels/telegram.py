@@ -7,7 +7,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import Permanent, RetryLater, Sent
-from bot.outbox import OutRow
+from bot.core.outbox import OutRow
 from config.settings import Settings
 
 

@@ -11,8 +11,8 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.channels.base import Permanent, RetryLater, Sent
-from bot.clock import parse_iso
-from bot.outbox import OutRow
+from bot.core.clock import parse_iso
+from bot.core.outbox import OutRow
 from config.settings import TWILIO_DEFAULT_API, Settings
 
 # Twilio error codes meaning the recipient opted out or cannot be reached at all.

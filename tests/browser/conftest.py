@@ -38,10 +38,10 @@ def _free_port() -> int:
 async def _seed(settings: Any) -> dict[str, int]:
     """The demo caseload, an open AMBER escalation for Sam, and a course session with Jo
     enrolled, so the tests have something to acknowledge and to mark."""
-    from bot.clock import SystemClock
-    from bot.db import Database, Tx
+    from bot.core.clock import SystemClock
+    from bot.core.db import Database, Tx
     from bot.demo import seed_demo
-    from bot.findings import raise_finding
+    from bot.escalation.findings import raise_finding
     from reminders.calendar import add_session, enrol_client
 
     now = SystemClock().now()
@@ -87,7 +87,7 @@ def _in_own_loop(coro: Any) -> Any:
 
 async def _history(tx: Any, now: Any, client_id: int) -> None:
     """Ten days of check-in answers, a few PHQ-4 scores and a message with markup in it."""
-    from bot.clock import iso
+    from bot.core.clock import iso
 
     for day in range(10, 0, -1):
         at = iso(now - timedelta(days=day))

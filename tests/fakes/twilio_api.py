@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 from aiohttp import BasicAuth, ClientSession, web
 from twilio.request_validator import RequestValidator
 
-from bot.segments import count_segments
+from bot.core.segments import count_segments
 
 from .base import FakeServer, Fault, RecordedRequest, Reply
 

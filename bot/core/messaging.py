@@ -1,0 +1,113 @@
+"""Rendering a catalog text for a person and queueing it on the right identity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.core.db import Tx
+from bot.core.identities import Identity, identities_of
+from bot.core.outbox import PRIORITY_NORMAL, enqueue
+from bot.core.texts import render
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    id: int
+    ref: str
+    first_name: str
+    officer_id: int
+    officer_name: str
+    stage: str
+    language: str
+    discreet: bool
+    consented: bool
+    preferred_channel: str | None
+    heightened_until: str | None
+    codeword: str | None
+
+    @property
+    def officer_first_name(self) -> str:
+        return self.officer_name.split()[0] if self.officer_name else ""
+
+
+async def load_client(tx: Tx, client_id: int) -> ClientInfo | None:
+    r = await tx.one(
+        "SELECT c.id, c.ref, c.first_name, c.officer_id, s.name, c.stage, c.language, c.discreet,"
+        " c.consent_at IS NOT NULL, c.preferred_channel, c.heightened_until, c.codeword"
+        " FROM clients c JOIN staff s ON s.id = c.officer_id WHERE c.id = ?", (client_id,))
+    if r is None:
+        return None
+    return ClientInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), bool(r[8]), r[9],
+                      r[10], r[11])
+
+
+async def client_identity(tx: Tx, client: ClientInfo) -> Identity | None:
+    """Where to reach a client who has not just written: their preferred channel, else the one
+    they wrote from most recently, else the newest identity."""
+    idents = await identities_of(tx, client_id=client.id)
+    if not idents:
+        return None
+    if client.preferred_channel:
+        for ident in idents:
+            if ident.channel == client.preferred_channel:
+                return ident
+    last = await tx.value(
+        "SELECT identity_id FROM inbound WHERE client_id = ? AND identity_id IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1", (client.id,))
+    for ident in idents:
+        if ident.id == last:
+            return ident
+    return idents[-1]
+
+
+def client_params(client: ClientInfo, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    from flows.crisis import crisis_params
+
+    # Crisis numbers come from config/crisis.toml only, so any text may name them.
+    params: dict[str, Any] = {**crisis_params(), "first_name": client.first_name,
+                              "officer_first_name": client.officer_first_name or "the team",
+                              "codeword": client.codeword or ""}
+    params.update(extra or {})
+    return params
+
+
+async def say(
+    tx: Tx,
+    now: datetime,
+    identity: Identity,
+    key: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    client: ClientInfo | None = None,
+    safety: bool = False,
+    priority: int = PRIORITY_NORMAL,
+    dedupe_key: str | None = None,
+    cause: str | None = None,
+    reply_markup: dict[str, Any] | None = None,
+    reply: bool = False,
+) -> int | None:
+    """Render `key` for whoever `identity` is (client wording rules applied) and queue it.
+    `reply`: an answer to someone who just wrote to us (quiet hours do not hold it back)."""
+    text = render(
+        key,
+        client_params(client, params) if client else dict(params or {}),
+        locale=client.language if client else None,
+        discreet=client.discreet if client else False,
+    )
+    return await enqueue(tx, now, identity, text, message_key=key, safety=safety,
+                         priority=priority, dedupe_key=dedupe_key, cause=cause,
+                         reply_markup=reply_markup, reply=reply)
+
+
+async def say_to_client(tx: Tx, now: datetime, client_id: int, key: str,
+                        params: Mapping[str, Any] | None = None, **kw: Any) -> int | None:
+    client = await load_client(tx, client_id)
+    if client is None:
+        raise LookupError(f"no client {client_id}")
+    identity = await client_identity(tx, client)
+    if identity is None:
+        return None
+    return await say(tx, now, identity, key, params, client=client, **kw)

@@ -1,0 +1,136 @@
+"""The outbox: every outbound message is a row first, written with the change that caused it.
+
+The dispatcher (bot/dispatcher.py) sends rows; this module only writes and reads them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from bot.core.clock import iso
+from bot.core.db import Tx
+from bot.core.identities import Identity
+from bot.core.segments import count_segments
+from reminders.schedule.quiet_hours import QuietHours, next_allowed
+
+# Escalations to staff go ahead of everything; a crisis reply ahead of routine traffic.
+PRIORITY_ESCALATION = 100
+PRIORITY_SAFETY = 90
+PRIORITY_NORMAL = 0
+PRIORITY_BULK = -10
+
+
+@dataclass(frozen=True)
+class OutRow:
+    id: int
+    channel: str
+    address: str
+    identity_id: int | None
+    body: str
+    reply_markup: dict[str, Any] | None
+    edit_of_provider_id: str | None
+    safety: bool
+    attempts: int
+    segments: int | None
+    maybe_sent: bool = False  # an earlier attempt timed out after the request left
+    created_at: str = ""
+    op: str = "send"  # send | edit | answer_callback
+    ref: str | None = None
+    cause: str | None = None
+
+
+async def enqueue(
+    tx: Tx,
+    now: datetime,
+    identity: Identity,
+    body: str,
+    *,
+    message_key: str | None = None,
+    priority: int = PRIORITY_NORMAL,
+    safety: bool = False,
+    dedupe_key: str | None = None,
+    cause: str | None = None,
+    reply_markup: dict[str, Any] | None = None,
+    edit_of: int | None = None,
+    not_before: datetime | None = None,
+    op: str = "send",
+    ref: str | None = None,
+    reply: bool = False,
+) -> int | None:
+    """Queue `body` for `identity`. Returns the row id, or None if `dedupe_key` was already used.
+
+    A non-safety message to an opted-out identity is stored as cancelled, so the timeline shows
+    what was not sent and why; safety messages (crisis contacts) always go.
+
+    Quiet hours: a message we start (not a `reply` to someone who just wrote, not safety, not
+    to staff) waits until quiet hours end. This is the last line of defence against a text at
+    3 a.m., whatever scheduled it.
+    """
+    if not (safety or reply or identity.staff_id is not None or identity.id is None):
+        not_before = await allowed_from(tx, identity.client_id, not_before or now)
+    suppressed = identity.opted_out and not safety
+    status = "cancelled" if suppressed else "queued"
+    segments = count_segments(body) if identity.channel == "sms" and op == "send" else None
+    stamp = iso(now)
+    row_id = await tx.execute(
+        "INSERT INTO outbox (op, ref, channel, address, identity_id, client_id, staff_id, body,"
+        " message_key, reply_markup, edit_of, priority, safety, segments, status,"
+        " next_attempt_at, last_error, dedupe_key, cause, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (dedupe_key) DO NOTHING",
+        (op, ref, identity.channel, identity.address, identity.id, identity.client_id,
+         identity.staff_id, body, message_key,
+         json.dumps(reply_markup) if reply_markup else None, edit_of, priority, int(safety),
+         segments, status, iso(not_before or now), "opted out" if suppressed else None,
+         dedupe_key, cause, stamp, stamp),
+    )
+    return row_id or None
+
+
+@lru_cache(maxsize=1)
+def _default_quiet() -> QuietHours:
+    from reminders.schedule.plans import load_config
+
+    return load_config().quiet
+
+
+async def allowed_from(tx: Tx, client_id: int | None, moment: datetime) -> datetime:
+    """`moment`, or the end of the client's quiet hours if it falls inside them."""
+    quiet = _default_quiet()
+    if client_id is not None:
+        row = await tx.one("SELECT quiet_start, quiet_end FROM clients WHERE id = ?",
+                           (client_id,))
+        if row and row[0] and row[1]:
+            quiet = QuietHours.parse(row[0], row[1])
+    return next_allowed(moment, quiet, tx.settings.timezone)
+
+
+# Status callbacks can arrive out of order; a later-ranked status never goes backwards.
+DELIVERY_RANK = {
+    "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
+    "delivered": 4, "read": 5, "undelivered": 5, "failed": 5, "canceled": 5,
+}
+FINAL_DELIVERY = frozenset({"delivered", "read", "undelivered", "failed", "canceled"})
+
+
+async def record_delivery_status(tx: Tx, now: datetime, provider_id: str, status: str) -> bool:
+    """Apply a provider status callback; False if unknown message or an older status."""
+    status = status.lower()
+    new_rank = DELIVERY_RANK.get(status)
+    if new_rank is None:
+        return False
+    row = await tx.one("SELECT id, delivery_status FROM outbox WHERE provider_id = ?",
+                       (provider_id,))
+    if row is None:
+        return False
+    current = row[1]
+    if current is not None and (current in FINAL_DELIVERY
+                                or DELIVERY_RANK.get(current, -1) >= new_rank):
+        return False
+    await tx.execute("UPDATE outbox SET delivery_status = ?, updated_at = ? WHERE id = ?",
+                     (status, iso(now), row[0]))
+    return True

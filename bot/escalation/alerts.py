@@ -1,0 +1,466 @@
+"""Escalation to officers: finding -> escalation -> notices -> acknowledged -> resolved.
+
+Every step is rows: the escalation, a notice per person told, a deadline timer per level. A
+restart loses nothing; a deadline that passes tells the next person in the chain, and the last
+level (every supervisor) is told again and again until someone acknowledges.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core import timers
+from bot.core.audit import audit
+from bot.core.clock import iso, parse_iso
+from bot.core.db import Tx
+from bot.core.identities import Identity, identities_of
+from bot.core.messaging import say, say_to_client
+from bot.core.outbox import PRIORITY_ESCALATION, enqueue
+from bot.core.texts import has_text, render
+from bot.escalation.rules import (
+    ALERT_SEVERITY,
+    SEVERITY_RANK,
+    People,
+    ack_deadline,
+    load_config,
+    should_hold,
+    targets_at,
+)
+
+log = logging.getLogger(__name__)
+
+ACK_METHODS = ("telegram_button", "call_now", "sms", "web", "cli")
+OPEN = ("open", "notified", "acknowledged")
+
+
+class EscalationError(ValueError):
+    pass
+
+
+# Finding -> escalation ------------------------------------------------------------------------
+
+async def on_finding(tx: Tx, now: datetime, finding_id: int) -> int | None:
+    f = await tx.one("SELECT * FROM findings WHERE id = ?", (finding_id,))
+    assert f is not None
+    severity = ALERT_SEVERITY.get(f["severity"])
+    if severity is None:
+        return None  # YELLOW: the weekly review list, not an alert
+    existing = await tx.one(
+        "SELECT * FROM escalations WHERE client_id = ? AND reason = ? AND status <> 'resolved'",
+        (f["client_id"], f["reason"]))
+    if existing is not None:
+        await tx.execute("UPDATE findings SET escalation_id = ? WHERE id = ?",
+                         (existing["id"], finding_id))
+        await audit(tx, now, "system", "escalation.finding_attached", "escalation",
+                    existing["id"], finding_id=finding_id)
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[existing["severity"]]:
+            # Worse news on an open alert: raise it and tell people again at once.
+            await tx.execute(
+                "UPDATE escalations SET severity = ?, updated_at = ? WHERE id = ?",
+                (severity, iso(now), existing["id"]))
+            await audit(tx, now, "system", "escalation.upgraded", "escalation", existing["id"],
+                        severity=severity)
+            if existing["status"] != "acknowledged":
+                await _notify_level(tx, now, existing["id"], 0)
+        return int(existing["id"])
+    client = await tx.one("SELECT officer_id FROM clients WHERE id = ?", (f["client_id"],))
+    esc_id = await tx.execute(
+        "INSERT INTO escalations (client_id, severity, reason, source, officer_id, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (f["client_id"], severity, f["reason"], f["source"], client[0], iso(now), iso(now)))
+    await tx.execute("UPDATE findings SET escalation_id = ? WHERE id = ?", (esc_id, finding_id))
+    await audit(tx, now, "system", "escalation.opened", "escalation", esc_id, severity=severity,
+                reason=f["reason"], source=f["source"])
+    await _notify_level(tx, now, esc_id, 0)
+    return esc_id
+
+
+# Routing ---------------------------------------------------------------------------------------
+
+async def duty(tx: Tx, now: datetime, kind: str) -> int | None:
+    """Who is on the rota for `kind` now (active and available), latest start first."""
+    return await tx.value(
+        "SELECT r.staff_id FROM rota r JOIN staff s ON s.id = r.staff_id"
+        " WHERE r.duty = ? AND r.starts_at <= ? AND r.ends_at > ? AND s.active = 1"
+        " AND s.available = 1 ORDER BY r.starts_at DESC, r.id DESC LIMIT 1",
+        (kind, iso(now), iso(now)))
+
+
+async def people_for(tx: Tx, now: datetime, client_id: int) -> People:
+    r = await tx.one(
+        "SELECT c.officer_id, s.available AND s.active FROM clients c"
+        " JOIN staff s ON s.id = c.officer_id WHERE c.id = ?", (client_id,))
+    supervisors = [row[0] for row in await tx.all(
+        "SELECT id FROM staff WHERE role = 'supervisor' AND active = 1 AND available = 1"
+        " ORDER BY id")]
+    return People(assigned=r[0], assigned_available=bool(r[1]),
+                  duty_officer=await duty(tx, now, "duty_officer"),
+                  duty_supervisor=await duty(tx, now, "duty_supervisor"),
+                  supervisors=supervisors)
+
+
+async def _notify_level(tx: Tx, now: datetime, esc_id: int, level: int) -> None:
+    esc = await tx.one("SELECT * FROM escalations WHERE id = ?", (esc_id,))
+    people = await people_for(tx, now, esc["client_id"])
+    told = {row[0] for row in await tx.all(
+        "SELECT DISTINCT staff_id FROM escalation_notices WHERE escalation_id = ?", (esc_id,))}
+    used, targets = targets_at(level, esc["severity"], people, told)
+    for staff_id in targets:
+        await _notice(tx, now, esc, staff_id, used)
+    await tx.execute(
+        "UPDATE escalations SET status = CASE WHEN status = 'open' THEN 'notified' ELSE status END,"
+        " level = ?, notified_at = COALESCE(notified_at, ?), updated_at = ? WHERE id = ?",
+        (used, iso(now), iso(now), esc_id))
+    cfg = load_config()
+    settings = tx.settings
+    due = ack_deadline(esc["severity"], now, settings.ack_deadlines, cfg.working_hours,
+                       ZoneInfo(settings.timezone))
+    await timers.schedule(tx, now, f"ack:{esc_id}", "ack_deadline", due,
+                          client_id=esc["client_id"], payload={"escalation": esc_id,
+                                                               "level": used + 1})
+
+
+def _alert_params(esc: object, client: object, tz: str) -> dict[str, str]:
+    reason = esc["reason"]  # type: ignore[index]
+    key = f"reason.{reason}"
+    at = parse_iso(esc["created_at"]).astimezone(ZoneInfo(tz))  # type: ignore[index]
+    return {
+        "id": str(esc["id"]),  # type: ignore[index]
+        "severity": esc["severity"],  # type: ignore[index]
+        "ref": client["ref"],  # type: ignore[index]
+        "first_name": client["first_name"],  # type: ignore[index]
+        "category": render(key) if has_text(key) else reason.replace("_", " "),
+        "time": at.strftime("%H:%M"),
+    }
+
+
+def _buttons(esc_id: int, client_id: int, public_url: str | None) -> dict[str, object]:
+    row: list[dict[str, str]] = [{"text": render("escalation.button_ack"),
+                                  "callback_data": f"ack:{esc_id}"},
+                                 {"text": render("escalation.button_call"),
+                                  "callback_data": f"call:{esc_id}"}]
+    keyboard: list[list[dict[str, str]]] = [row]
+    if public_url and public_url.startswith("https://"):
+        keyboard.append([{"text": render("escalation.button_open"),
+                          "url": f"{public_url.rstrip('/')}/admin/clients/{client_id}"}])
+    return {"inline_keyboard": keyboard}
+
+
+async def _staff_identity(tx: Tx, staff_id: int) -> tuple[Identity | None, Identity | None]:
+    """(Telegram or simulator identity, SMS identity) of a staff member."""
+    chat = sms = None
+    for ident in await identities_of(tx, staff_id=staff_id):
+        if ident.channel in ("telegram", "sim") and chat is None:
+            chat = ident
+        elif ident.channel == "sms" and sms is None:
+            sms = ident
+    return chat, sms
+
+
+async def _notice(tx: Tx, now: datetime, esc: object, staff_id: int, level: int) -> None:
+    cfg = load_config()
+    client = await tx.one("SELECT id, ref, first_name FROM clients WHERE id = ?",
+                          (esc["client_id"],))  # type: ignore[index]
+    recent = await tx.value(
+        "SELECT COUNT(*) FROM escalation_notices WHERE staff_id = ? AND at > ? AND held = 0",
+        (staff_id, iso(now - cfg.batch_window)))
+    if should_hold(esc["severity"], int(recent), cfg):  # type: ignore[index]
+        await tx.execute(
+            "INSERT INTO escalation_notices (escalation_id, staff_id, level, held, at)"
+            " VALUES (?, ?, ?, 1, ?)", (esc["id"], staff_id, level, iso(now)))  # type: ignore[index]
+        await timers.schedule(tx, now, f"digest:{staff_id}", "alert_digest",
+                              now + cfg.batch_window, payload={"staff": staff_id}, replace=False)
+        return
+    outbox_id, channel = await _send_alert(tx, now, esc, client, staff_id)
+    await tx.execute(
+        "INSERT INTO escalation_notices (escalation_id, staff_id, level, channel, outbox_id, at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (esc["id"], staff_id, level, channel, outbox_id, iso(now)))  # type: ignore[index]
+    await audit(tx, now, "system", "escalation.notified", "escalation",
+                esc["id"], staff_id=staff_id, level=level, channel=channel)  # type: ignore[index]
+
+
+async def _send_alert(tx: Tx, now: datetime, esc: object, client: object,
+                      staff_id: int) -> tuple[int | None, str | None]:
+    settings = tx.settings
+    params = _alert_params(esc, client, settings.timezone)
+    chat, sms = await _staff_identity(tx, staff_id)
+    cause = f"escalation:{esc['id']}"  # type: ignore[index]
+    if chat is not None:
+        row = await enqueue(
+            tx, now, chat, render("escalation.alert", params), message_key="escalation.alert",
+            priority=PRIORITY_ESCALATION, safety=True, cause=cause,
+            reply_markup=_buttons(int(params["id"]), client["id"], settings.public_url))  # type: ignore[index]
+        return row, chat.channel
+    if sms is not None:
+        row = await say(tx, now, sms, "escalation.alert_sms", params,
+                        priority=PRIORITY_ESCALATION, safety=True, cause=cause)
+        return row, "sms"
+    log.error("staff %s has no contact identity; escalation %s relies on the panel and the chain",
+              staff_id, params["id"])
+    return None, None
+
+
+async def on_send_failed(tx: Tx, now: datetime, outbox_id: int) -> None:
+    """A Telegram alert failed (once is enough): send the same alert by SMS as well."""
+    notice = await tx.one(
+        "SELECT n.id, n.escalation_id, n.staff_id FROM escalation_notices n"
+        " WHERE n.outbox_id = ? AND n.fallback_outbox_id IS NULL", (outbox_id,))
+    if notice is None:
+        return
+    _, sms = await _staff_identity(tx, notice["staff_id"])
+    if sms is None:
+        return
+    esc = await tx.one("SELECT * FROM escalations WHERE id = ?", (notice["escalation_id"],))
+    if esc["status"] in ("acknowledged", "resolved"):
+        return
+    client = await tx.one("SELECT id, ref, first_name FROM clients WHERE id = ?",
+                          (esc["client_id"],))
+    row = await say(tx, now, sms, "escalation.alert_sms",
+                    _alert_params(esc, client, tx.settings.timezone),
+                    priority=PRIORITY_ESCALATION, safety=True,
+                    cause=f"escalation:{esc['id']}")
+    await tx.execute("UPDATE escalation_notices SET fallback_outbox_id = ? WHERE id = ?",
+                     (row, notice["id"]))
+    await audit(tx, now, "system", "escalation.sms_fallback", "escalation", esc["id"],
+                staff_id=notice["staff_id"])
+
+
+@timers.handles("ack_deadline")
+async def _deadline(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    esc_id = int(timer.payload["escalation"])
+    status = await tx.value("SELECT status FROM escalations WHERE id = ?", (esc_id,))
+    if status in ("acknowledged", "resolved"):
+        return "stale: " + str(status)
+    await audit(tx, now, "system", "escalation.deadline_passed", "escalation", esc_id,
+                level=timer.payload["level"])
+    await _notify_level(tx, now, esc_id, int(timer.payload["level"]))
+    return "re-escalated"
+
+
+@timers.handles("alert_digest")
+async def _digest(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    staff_id = int(timer.payload["staff"])
+    held = await tx.all(
+        "SELECT n.id, e.id AS esc, e.severity, e.reason, c.ref, c.first_name FROM"
+        " escalation_notices n JOIN escalations e ON e.id = n.escalation_id"
+        " JOIN clients c ON c.id = e.client_id"
+        " WHERE n.staff_id = ? AND n.held = 1 AND n.outbox_id IS NULL", (staff_id,))
+    live = list(held)
+    if not live:
+        return "nothing held"
+    lines = "\n".join(render("escalation.digest_line", {
+        "id": h["esc"], "severity": h["severity"], "ref": h["ref"],
+        "first_name": h["first_name"],
+        "category": render(f"reason.{h['reason']}") if has_text(f"reason.{h['reason']}")
+        else h["reason"]}) for h in live)
+    chat, sms = await _staff_identity(tx, staff_id)
+    ident = chat or sms
+    row = None
+    if ident is not None:
+        row = await enqueue(tx, now, ident,
+                            render("escalation.digest", {"count": len(live), "lines": lines}),
+                            message_key="escalation.digest", priority=PRIORITY_ESCALATION,
+                            safety=True, cause=f"digest:{staff_id}")
+    for h in live:
+        await tx.execute("UPDATE escalation_notices SET outbox_id = ?, held = 0,"
+                         " channel = ? WHERE id = ?",
+                         (row, ident.channel if ident else None, h["id"]))
+    return f"digest of {len(live)}"
+
+
+# Acknowledge and resolve ----------------------------------------------------------------------
+
+async def may_act(tx: Tx, now: datetime, staff_id: int, esc_id: int) -> bool:
+    """The assigned officer, a supervisor, the duty officer, or anyone this alert was sent to."""
+    staff = await tx.one("SELECT role, active FROM staff WHERE id = ?", (staff_id,))
+    if staff is None or not staff["active"] or staff["role"] == "mentor":
+        return False
+    esc = await tx.one("SELECT client_id, officer_id FROM escalations WHERE id = ?", (esc_id,))
+    if esc is None:
+        return False
+    if staff["role"] == "supervisor":
+        return True
+    officer = await tx.value("SELECT officer_id FROM clients WHERE id = ?", (esc["client_id"],))
+    if staff_id in (officer, esc["officer_id"]):
+        return True
+    if staff_id == await duty(tx, now, "duty_officer"):
+        return True
+    return bool(await tx.value(
+        "SELECT 1 FROM escalation_notices WHERE escalation_id = ? AND staff_id = ?",
+        (esc_id, staff_id)))
+
+
+async def acknowledge(tx: Tx, now: datetime, esc_id: int, staff_id: int, method: str) -> bool:
+    """True if this call acknowledged it; False if it was already acknowledged or resolved."""
+    if method not in ACK_METHODS:
+        raise EscalationError(f"method: {method!r} must be one of {ACK_METHODS}")
+    if not await may_act(tx, now, staff_id, esc_id):
+        await audit(tx, now, f"staff:{staff_id}", "escalation.ack_refused", "escalation", esc_id,
+                    method=method)
+        raise EscalationError("not allowed to act on this escalation")
+    changed = await tx.execute(
+        "UPDATE escalations SET status = 'acknowledged', acknowledged_at = ?,"
+        " acknowledged_by = ?, ack_method = ?, updated_at = ?"
+        " WHERE id = ? AND status IN ('open', 'notified')",
+        (iso(now), staff_id, method, iso(now), esc_id))
+    if not changed:
+        return False
+    await timers.cancel(tx, now, f"ack:{esc_id}", "acknowledged")
+    await audit(tx, now, f"staff:{staff_id}", "escalation.acknowledged", "escalation", esc_id,
+                method=method)
+    await _mark_alerts_acknowledged(tx, now, esc_id, staff_id)
+    await _tell_client(tx, now, esc_id, staff_id)
+    return True
+
+
+async def _mark_alerts_acknowledged(tx: Tx, now: datetime, esc_id: int, staff_id: int) -> None:
+    """Edit every Telegram alert for this escalation to say who took it (no more buttons)."""
+    name = await tx.value("SELECT name FROM staff WHERE id = ?", (staff_id,))
+    tz = ZoneInfo(tx.settings.timezone)
+    rows = await tx.all(
+        "SELECT o.id, o.body, o.identity_id, o.channel, o.address, o.staff_id FROM"
+        " escalation_notices n JOIN outbox o ON o.id = n.outbox_id"
+        " WHERE n.escalation_id = ? AND o.channel = 'telegram' AND o.op = 'send'", (esc_id,))
+    note = render("escalation.acked_by", {"name": name, "time": now.astimezone(tz)
+                                          .strftime("%H:%M")})
+    for r in rows:
+        ident = Identity(r["identity_id"], r["channel"], r["address"], None, r["staff_id"], False)
+        await enqueue(tx, now, ident, f"{r['body']}\n\n{note}", op="edit", edit_of=r["id"],
+                      priority=PRIORITY_ESCALATION, safety=True, message_key="escalation.acked",
+                      cause=f"escalation:{esc_id}")
+
+
+async def _tell_client(tx: Tx, now: datetime, esc_id: int, staff_id: int) -> None:
+    cfg = load_config()
+    esc = await tx.one("SELECT client_id, severity, reason FROM escalations WHERE id = ?",
+                       (esc_id,))
+    if esc["reason"] in cfg.client_ack_skip:
+        return
+    if esc["severity"] not in cfg.client_ack_severities and \
+            esc["reason"] not in cfg.client_ack_reasons:
+        return
+    name = await tx.value("SELECT name FROM staff WHERE id = ?", (staff_id,))
+    # The discreet variant of this text names nobody.
+    await say_to_client(tx, now, esc["client_id"], "escalation.client_ack",
+                        {"ack_first_name": str(name).split()[0]}, safety=True,
+                        cause=f"escalation:{esc_id}")
+
+
+async def resolve(tx: Tx, now: datetime, esc_id: int, staff_id: int, outcome: str,
+                  note: str | None = None) -> None:
+    outcome = " ".join(outcome.split())
+    if not outcome or len(outcome) > 500:
+        raise EscalationError("outcome: say in 1-500 characters what happened")
+    if not await may_act(tx, now, staff_id, esc_id):
+        await audit(tx, now, f"staff:{staff_id}", "escalation.resolve_refused", "escalation",
+                    esc_id)
+        raise EscalationError("not allowed to act on this escalation")
+    status = await tx.value("SELECT status FROM escalations WHERE id = ?", (esc_id,))
+    if status == "resolved":
+        raise EscalationError("already resolved")
+    if status in ("open", "notified"):
+        # Resolving implies someone has it: record that as the acknowledgement too.
+        await acknowledge(tx, now, esc_id, staff_id, "web")
+    await tx.execute(
+        "UPDATE escalations SET status = 'resolved', resolved_at = ?, resolved_by = ?,"
+        " outcome = ?, note = ?, updated_at = ? WHERE id = ?",
+        (iso(now), staff_id, outcome, note, iso(now), esc_id))
+    await timers.cancel(tx, now, f"ack:{esc_id}", "resolved")
+    await audit(tx, now, f"staff:{staff_id}", "escalation.resolved", "escalation", esc_id,
+                outcome=outcome)
+
+
+# From the officer's phone --------------------------------------------------------------------
+
+async def button(tx: Tx, now: datetime, staff_id: int | None, data: str, callback_id: str | None,
+                 chat: Identity | None) -> str:
+    """A pressed inline button: 'ack:<id>' or 'call:<id>'."""
+    action, _, raw_id = data.partition(":")
+    reply_key = "escalation.button_refused"
+    if action in ("ack", "call") and raw_id.isdigit() and staff_id is not None:
+        try:
+            done = await acknowledge(tx, now, int(raw_id), staff_id,
+                                     "call_now" if action == "call" else "telegram_button")
+            reply_key = "escalation.button_done" if done else "escalation.button_already"
+        except EscalationError:
+            reply_key = "escalation.button_refused"
+    elif staff_id is None:
+        await audit(tx, now, "unknown", "escalation.ack_refused", "escalation",
+                    int(raw_id) if raw_id.isdigit() else None,
+                    chat=chat.address if chat else None)
+    if callback_id and chat is not None:
+        await enqueue(tx, now, chat, render(reply_key), op="answer_callback", ref=callback_id,
+                      priority=PRIORITY_ESCALATION, safety=True)
+    return "processed" if reply_key != "escalation.button_refused" else "refused"
+
+
+async def open_for(tx: Tx, staff_id: int) -> list[object]:
+    role = await tx.value("SELECT role FROM staff WHERE id = ?", (staff_id,))
+    if role == "supervisor":
+        where, params = "e.status <> 'resolved'", ()
+    else:
+        where = ("e.status <> 'resolved' AND (c.officer_id = ? OR e.id IN (SELECT escalation_id"
+                 " FROM escalation_notices WHERE staff_id = ?))")
+        params = (staff_id, staff_id)
+    return await tx.all(
+        "SELECT e.*, c.ref, c.first_name FROM escalations e JOIN clients c ON c.id = e.client_id"
+        f" WHERE {where} ORDER BY CASE e.severity WHEN 'RED' THEN 0 WHEN 'AMBER' THEN 1 ELSE 2"
+        " END, e.created_at", params)
+
+
+async def list_open_to(tx: Tx, now: datetime, ident: Identity) -> None:
+    """/open: the officer's open escalations, each with its buttons."""
+    assert ident.staff_id is not None
+    rows = await open_for(tx, ident.staff_id)
+    if not rows:
+        await say(tx, now, ident, "escalation.none_open")
+        return
+    for esc in rows:
+        params = _alert_params(esc, esc, tx.settings.timezone)
+        key = "escalation.alert" if esc["status"] != "acknowledged" else "escalation.alert_acked"
+        await enqueue(tx, now, ident, render(key, params), message_key=key,
+                      priority=PRIORITY_ESCALATION, safety=True,
+                      reply_markup=_buttons(esc["id"], esc["client_id"], tx.settings.public_url)
+                      if esc["status"] != "acknowledged" and ident.channel == "telegram"
+                      else None)
+
+
+# Discharge and release -------------------------------------------------------------------------
+
+HEIGHTENED_DAYS = 28
+DISCHARGE_REASONS = {
+    # reason: (new stage or None to keep, RED finding reason or None)
+    "early": ("discharged_early", "self_discharge"),
+    "completed": ("completed", None),
+    "custody-release": (None, "custody_release"),
+}
+
+
+async def discharge(tx: Tx, now: datetime, client_id: int, reason: str, actor: str) -> None:
+    """Leaving rehab or custody: tolerance has dropped, so the next 28 days are the riskiest."""
+    if reason not in DISCHARGE_REASONS:
+        raise EscalationError(f"reason: {reason!r} must be one of {sorted(DISCHARGE_REASONS)}")
+    stage, red_reason = DISCHARGE_REASONS[reason]
+    until = now + timedelta(days=HEIGHTENED_DAYS)
+    await tx.execute("UPDATE clients SET heightened_until = ? WHERE id = ?",
+                     (iso(until), client_id))
+    if stage:
+        from bot.journey import move_stage
+
+        await move_stage(tx, now, client_id, stage, actor, f"discharge: {reason}")
+    await audit(tx, now, actor, "client.discharged", "client", client_id, reason=reason,
+                heightened_until=iso(until))
+    from reminders.planner import plan_client
+
+    # The daily safety check-in starts today, not after tomorrow's planning run.
+    await plan_client(tx, now, client_id)
+    await say_to_client(tx, now, client_id, "safety.tolerance", safety=True,
+                        cause=f"discharge:{reason}")
+    if red_reason:
+        from bot.escalation.findings import raise_finding
+
+        await raise_finding(tx, now, client_id, "RED", red_reason, source="discharge_event",
+                            detail=f"recorded by {actor}")
