@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.core.clock import SystemClock
 from bot.core.db import Database, Tx
+from bot.core.people import STAGES
 from config.settings import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[Any]]
@@ -156,7 +157,7 @@ async def cmd_link_code(args: argparse.Namespace, settings: Settings) -> str:
 
 @command("send")
 async def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.conversation import officer_message
+    from bot.core.messaging import officer_message
     from bot.core.people import client_id_by_ref
 
     async def work(tx: Tx) -> int:
@@ -286,7 +287,7 @@ async def cmd_rota_add(args: argparse.Namespace, settings: Settings) -> int:
 @command("client discharge")
 async def cmd_client_discharge(args: argparse.Namespace, settings: Settings) -> None:
     from bot.core.people import client_id_by_ref
-    from bot.escalation.alerts import discharge
+    from bot.journey import discharge
 
     async def work(tx: Tx) -> None:
         await discharge(tx, now(), await client_id_by_ref(tx, args.ref), args.reason, "cli")
@@ -294,6 +295,21 @@ async def cmd_client_discharge(args: argparse.Namespace, settings: Settings) -> 
     await in_db(settings, work)
     emit(args, {"discharged": args.ref, "reason": args.reason},
          f"{args.ref}: discharge ({args.reason}) recorded; 28-day heightened window started")
+
+
+@command("client stage")
+async def cmd_client_stage(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.core.people import client_id_by_ref
+    from bot.journey import change_stage
+
+    async def work(tx: Tx) -> str:
+        return await change_stage(tx, now(), await client_id_by_ref(tx, args.ref), args.stage,
+                                  "cli", args.reason)
+
+    done = await in_db(settings, work)
+    emit(args, {"client": args.ref, "stage": args.stage, "result": done},
+         f"{args.ref}: {args.stage} ({done})"
+         + ("; post-discharge protocol started" if done == "discharged" else ""))
 
 
 def _escalation_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentParser],
@@ -325,6 +341,12 @@ def _escalation_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentPar
     ra.add_argument("--from", dest="start", required=True, help="e.g. 2026-12-01T18:00")
     ra.add_argument("--to", dest="end", required=True)
     ra.add_argument("--json", action="store_true")
+    cs = client.add_parser("stage", help="move a client's journey stage (a discharge from rehab"
+                                         " starts the post-discharge protocol)")
+    cs.add_argument("ref")
+    cs.add_argument("stage", choices=STAGES)
+    cs.add_argument("--reason", required=True)
+    cs.add_argument("--json", action="store_true")
     cd = client.add_parser("discharge", help="record leaving rehab or custody")
     cd.add_argument("ref")
     cd.add_argument("--reason", required=True, choices=("early", "completed", "custody-release"))

@@ -20,8 +20,7 @@ from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
 from bot.core.identities import Identity
 from bot.core.messaging import ClientInfo, client_identity, client_params, load_client, say
-from bot.core.outbox import PRIORITY_ESCALATION, PRIORITY_SAFETY, allowed_from, enqueue
-from bot.core.phones import mask_phone
+from bot.core.outbox import PRIORITY_SAFETY, allowed_from, enqueue
 from bot.core.texts import render
 from bot.escalation.findings import raise_finding
 from bot.inbound import StoredInbound
@@ -376,29 +375,6 @@ async def callback_request(tx: Tx, stored: StoredInbound, ident: Identity, clien
         await apply_loose(tx, now, client, step, ident, stored.id)
 
 
-async def crisis_unmatched(tx: Tx, stored: StoredInbound, now: datetime) -> None:
-    """Crisis words from a number we do not know (often a client's new phone): the crisis
-    contacts to them, and an alert to the duty officer and supervisors to check who it is."""
-    msg = stored.message
-    nobody = Identity(None, msg.channel, msg.address, None, None, False)
-    await say(tx, now, nobody, "crisis.reply", crisis_params(), safety=True,
-              priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}")
-    from bot.escalation.alerts import duty
-
-    staff = {await duty(tx, now, "duty_officer")}
-    staff |= {r[0] for r in await tx.all(
-        "SELECT id FROM staff WHERE role = 'supervisor' AND active = 1")}
-    label = mask_phone(msg.address) if msg.channel == "sms" else f"{msg.channel} {msg.address}"
-    for staff_id in staff - {None}:
-        from bot.core.identities import identities_of
-
-        for target in (await identities_of(tx, staff_id=staff_id))[:1]:
-            await say(tx, now, target, "escalation.unmatched_crisis",
-                      {"from": label, "inbound": stored.id}, safety=True,
-                      priority=PRIORITY_ESCALATION, cause=f"inbound:{stored.id}")
-    await audit(tx, now, "system", "crisis.unmatched", "inbound", stored.id)
-
-
 # Timers -------------------------------------------------------------------------------------
 
 async def _timer_step(tx: Tx, timer: timers.Timer, now: datetime, event: Reprompt | Expire) -> str:
@@ -439,74 +415,3 @@ async def _timeout(tx: Tx, timer: timers.Timer, now: datetime) -> str:
             return "skipped: quiet hours"
         return await _timer_step(tx, timer, now, Reprompt(seq))
     return await _timer_step(tx, timer, now, Expire(seq))
-
-
-# Staff --------------------------------------------------------------------------------------
-
-async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, actor: str) -> int:
-    """An officer's own words to a client, sent as written on the client's usual channel."""
-    text = text.strip()
-    if not text or len(text) > 1000:
-        raise ValueError("text: 1-1000 characters")
-    client = await load_client(tx, client_id)
-    if client is None:
-        raise LookupError(f"no client {client_id}")
-    ident = await client_identity(tx, client)
-    if ident is None:
-        raise ValueError("this client has no phone or Telegram linked")
-    row = await enqueue(tx, now, ident, text, message_key="officer.free_text",
-                        cause=f"officer:{actor}")
-    await audit(tx, now, actor, "client.message_sent", "client", client_id, outbox_id=row)
-    return int(row or 0)
-
-
-async def staff_message(tx: Tx, stored: StoredInbound, ident: Identity, now: datetime) -> str:
-    from bot.escalation import alerts as escalation
-
-    role = await tx.value("SELECT role FROM staff WHERE id = ?", (ident.staff_id,))
-    if role == "mentor":
-        # Mentors never reach /open or ACK: only their own mentor commands.
-        from bot.aftercare import mentor_chat
-
-        return await mentor_chat.staff_message(tx, stored, ident, now)
-    text = stored.message.body.strip()
-    words = text.split()
-    if text.lower().startswith("/open"):
-        await escalation.list_open_to(tx, now, ident)
-        return "processed"
-    if len(words) == 2 and words[0].lower() == "ack" and words[1].lstrip("#").isdigit():
-        esc_id = int(words[1].lstrip("#"))
-        try:
-            done = await escalation.acknowledge(tx, now, esc_id, ident.staff_id or 0, "sms")
-            await say(tx, now, ident, "escalation.sms_acked" if done
-                      else "escalation.button_already", {"id": esc_id})
-        except escalation.EscalationError:
-            await say(tx, now, ident, "escalation.sms_refused", {"id": esc_id})
-        return "processed"
-    await say(tx, now, ident, "help.staff")
-    return "processed"
-
-
-async def callback(tx: Tx, stored: StoredInbound, now: datetime) -> str:
-    """An inline button pressed in a private chat (escalation buttons; aftercare ones are
-    'ag:...', see bot/mentor_chat.py)."""
-    from bot.escalation import alerts as escalation
-
-    if stored.message.body.startswith("ag:"):
-        from bot.aftercare import mentor_chat
-
-        return await mentor_chat.button(tx, stored, now)
-    ident = stored.identity
-    staff_id = ident.staff_id if ident else None
-    payload = stored.message.payload
-    chat = ident or Identity(None, stored.message.channel, stored.message.address, None, None,
-                             False)
-    return await escalation.button(tx, now, staff_id, stored.message.body,
-                                   payload.get("callback_id"), chat)
-
-
-async def group_message(tx: Tx, stored: StoredInbound, now: datetime) -> str:
-    """Messages in group chats are never a client's answers; aftercare groups use them."""
-    from bot.aftercare import groups
-
-    return await groups.group_message(tx, stored, now)

@@ -1,13 +1,21 @@
-"""Journey stages: a client is in exactly one; moves go forward and back, each with a reason."""
+"""Journey stages and the discharge protocol: the domain rules the panel, the CLI and the router call.
+
+A client is in exactly one stage; moves go forward and back, each with a reason. Leaving rehab or
+custody drops tolerance, so those moves start the post-discharge protocol (28-day watch, safety
+text, same-day check-in, RED for an early discharge or a release).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
+from bot.core.messaging import say_to_client
 from bot.core.people import STAGE_STATUS, STAGES, InputError
+from bot.escalation.findings import raise_finding
+from reminders.planner import plan_client
 
 
 async def move_stage(tx: Tx, now: datetime, client_id: int, stage: str, actor: str,
@@ -30,6 +38,57 @@ async def move_stage(tx: Tx, now: datetime, client_id: int, stage: str, actor: s
         " VALUES (?, ?, ?, ?, ?, ?)", (client_id, old, stage, reason, actor, iso(now)))
     await audit(tx, now, actor, "client.stage_moved", "client", client_id, from_stage=old,
                 to_stage=stage, reason=reason)
-    from reminders.planner import plan_client
-
     await plan_client(tx, now, client_id)  # the new stage's cadence from today
+
+
+# Discharge and release -------------------------------------------------------------------------
+
+HEIGHTENED_DAYS = 28
+DISCHARGE_REASONS = {
+    # reason: (new stage or None to keep, RED finding reason or None)
+    "early": ("discharged_early", "self_discharge"),
+    "completed": ("completed", None),
+    "custody-release": (None, "custody_release"),
+}
+
+
+async def discharge(tx: Tx, now: datetime, client_id: int, reason: str, actor: str) -> None:
+    """Leaving rehab or custody: tolerance has dropped, so the next 28 days are the riskiest."""
+    if reason not in DISCHARGE_REASONS:
+        raise InputError(f"reason: {reason!r} must be one of {sorted(DISCHARGE_REASONS)}")
+    stage, red_reason = DISCHARGE_REASONS[reason]
+    until = now + timedelta(days=HEIGHTENED_DAYS)
+    await tx.execute("UPDATE clients SET heightened_until = ? WHERE id = ?",
+                     (iso(until), client_id))
+    if stage:
+        await move_stage(tx, now, client_id, stage, actor, f"discharge: {reason}")
+    await audit(tx, now, actor, "client.discharged", "client", client_id, reason=reason,
+                heightened_until=iso(until))
+    # The daily safety check-in starts today, not after tomorrow's planning run.
+    await plan_client(tx, now, client_id)
+    await say_to_client(tx, now, client_id, "safety.tolerance", safety=True,
+                        cause=f"discharge:{reason}")
+    if red_reason:
+        await raise_finding(tx, now, client_id, "RED", red_reason, source="discharge_event",
+                            detail=f"recorded by {actor}")
+
+
+# Stage moves that are a discharge from rehab also run the post-discharge protocol.
+DISCHARGE_MOVES = {"discharged_early": "early", "completed": "completed"}
+
+
+async def change_stage(tx: Tx, now: datetime, client_id: int, stage: str, actor: str,
+                       reason: str) -> str:
+    """Move the stage and, when the move is a discharge from rehab, start the protocol.
+
+    Returns what happened in words for the person who asked ('moved', 'discharged', 'unchanged').
+    """
+    old = await tx.value("SELECT stage FROM clients WHERE id = ?", (client_id,))
+    await move_stage(tx, now, client_id, stage, actor, reason)
+    kind = DISCHARGE_MOVES.get(stage)
+    if old == stage:
+        return "unchanged"
+    if kind and (stage == "discharged_early" or old == "in_rehab"):
+        await discharge(tx, now, client_id, kind, actor)
+        return "discharged"
+    return "moved"

@@ -10,12 +10,15 @@ import re
 from datetime import datetime
 
 from bot import conversation
-from bot.aftercare import mentor_chat
+from bot.aftercare import group_chat, mentor_chat
+from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.core.identities import Identity, clear_opt_out, redeem_link_code, set_opt_out
 from bot.core.messaging import ClientInfo, load_client, say
 from bot.core.outbox import PRIORITY_SAFETY
+from bot.core.phones import mask_phone
+from bot.escalation import alerts as escalation
 from bot.inbound import StoredInbound
 from flows.intents import Intent, detect
 
@@ -25,9 +28,9 @@ START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9]{4,16})\s*$")
 async def route(tx: Tx, stored: StoredInbound, now: datetime) -> str:
     msg = stored.message
     if not msg.private:
-        return await conversation.group_message(tx, stored, now)
+        return await _group_message(tx, stored, now)
     if msg.kind == "callback":
-        return await conversation.callback(tx, stored, now)
+        return await _callback(tx, stored, now)
     if msg.kind != "text":
         return "ignored"
     ident = stored.identity
@@ -37,7 +40,7 @@ async def route(tx: Tx, stored: StoredInbound, now: datetime) -> str:
     if ident is None:
         return await _unmatched(tx, stored, now)
     if ident.staff_id is not None:
-        return await conversation.staff_message(tx, stored, ident, now)
+        return await _staff_message(tx, stored, ident, now)
     client = await load_client(tx, ident.client_id or 0)
     if client is None:
         return await _unmatched(tx, stored, now)
@@ -104,7 +107,7 @@ async def _unmatched(tx: Tx, stored: StoredInbound, now: datetime) -> str:
     Crisis words from an unknown number still get the crisis contacts: they name no programme.
     """
     if detect(stored.message.body) is Intent.CRISIS:
-        await conversation.crisis_unmatched(tx, stored, now)
+        await _crisis_unmatched(tx, stored, now)
     await _neutral_once(tx, stored, now, "unknown.neutral")
     return "unmatched"
 
@@ -117,3 +120,61 @@ async def _neutral_once(tx: Tx, stored: StoredInbound, now: datetime, key: str) 
     day = iso(now)[:10]
     await say(tx, now, nobody, key, dedupe_key=f"neutral:{msg.channel}:{msg.address}:{day}",
               cause=f"inbound:{stored.id}", reply=True)
+
+
+# Staff, buttons and group chats ----------------------------------------------------------
+
+async def _staff_message(tx: Tx, stored: StoredInbound, ident: Identity, now: datetime) -> str:
+    role = await tx.value("SELECT role FROM staff WHERE id = ?", (ident.staff_id,))
+    if role == "mentor":
+        # Mentors never reach /open or ACK: only their own mentor commands.
+        return await mentor_chat.staff_message(tx, stored, ident, now)
+    text = stored.message.body.strip()
+    words = text.split()
+    if text.lower().startswith("/open"):
+        await escalation.list_open_to(tx, now, ident)
+        return "processed"
+    if len(words) == 2 and words[0].lower() == "ack" and words[1].lstrip("#").isdigit():
+        esc_id = int(words[1].lstrip("#"))
+        try:
+            done = await escalation.acknowledge(tx, now, esc_id, ident.staff_id or 0, "sms")
+            await say(tx, now, ident, "escalation.sms_acked" if done
+                      else "escalation.button_already", {"id": esc_id})
+        except escalation.EscalationError:
+            await say(tx, now, ident, "escalation.sms_refused", {"id": esc_id})
+        return "processed"
+    await say(tx, now, ident, "help.staff")
+    return "processed"
+
+
+async def _callback(tx: Tx, stored: StoredInbound, now: datetime) -> str:
+    """An inline button pressed in a private chat (escalation buttons; aftercare ones are
+    'ag:...', see bot/mentor_chat.py)."""
+    if stored.message.body.startswith("ag:"):
+        return await mentor_chat.button(tx, stored, now)
+    ident = stored.identity
+    staff_id = ident.staff_id if ident else None
+    payload = stored.message.payload
+    chat = ident or Identity(None, stored.message.channel, stored.message.address, None, None,
+                             False)
+    return await escalation.button(tx, now, staff_id, stored.message.body,
+                                   payload.get("callback_id"), chat)
+
+
+async def _group_message(tx: Tx, stored: StoredInbound, now: datetime) -> str:
+    """Messages in group chats are never a client's answers; aftercare groups use them."""
+    return await group_chat.group_message(tx, stored, now)
+
+
+async def _crisis_unmatched(tx: Tx, stored: StoredInbound, now: datetime) -> None:
+    """Crisis words from a number we do not know (often a client's new phone): the crisis
+    contacts to them, and an alert to the duty officer and supervisors to check who it is."""
+    msg = stored.message
+    nobody = Identity(None, msg.channel, msg.address, None, None, False)
+    await say(tx, now, nobody, "crisis.reply", conversation.crisis_params(), safety=True,
+              priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}")
+    label = mask_phone(msg.address) if msg.channel == "sms" else f"{msg.channel} {msg.address}"
+    await escalation.alert_duty_and_supervisors(
+        tx, now, "escalation.unmatched_crisis", {"from": label, "inbound": stored.id},
+        cause=f"inbound:{stored.id}")
+    await audit(tx, now, "system", "crisis.unmatched", "inbound", stored.id)

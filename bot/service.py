@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import time
 from datetime import timedelta
+from types import ModuleType
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Bot
 
+import reminders.jobs as reminders_jobs
+from bot import conversation
+from bot.aftercare import jobs as aftercare_jobs
+from bot.aftercare import meetings, mentor_chat, milestones
 from bot.channels.base import Sender
 from bot.channels.dispatcher import Dispatcher
 from bot.channels.simulator import SimulatorSender
 from bot.core.clock import Clock, ShiftedClock, SystemClock
 from bot.core.db import Database
 from bot.core.timers import tick
+from bot.escalation import alerts
 from bot.inbound import InboundMessage, retry_failed, store_and_route
 from bot.router import route
 from config.settings import Settings
@@ -25,9 +30,20 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
-# Capabilities that register timer handlers and check their own rows at start: each module
-# defines `async on_start(db, now)` (the reminder planner makes sure today's plan exists).
-START_MODULES: tuple[str, ...] = ("reminders.jobs", "bot.aftercare.jobs")
+# The composition root. EVERY module that registers timer handlers is named here, so a handler
+# never depends on some other module happening to import its owner (the RED re-escalation timer
+# once existed only because the admin panel imported bot.escalation).
+HANDLER_MODULES: tuple[ModuleType, ...] = (
+    conversation,        # flow_start, flow_timeout (question reprompts and check-in expiry)
+    alerts,              # ack_deadline (re-escalation), alert_digest
+    reminders_jobs,      # reminder, checkin, scale, missed_checkin, missed_session, plan_day
+    meetings,            # aftercare_plan, meeting_reminder, meeting_group_post
+    mentor_chat,         # meeting_register, mentor_concern_prompt, mentor_wellbeing_check
+    milestones,          # milestone
+)
+# Modules that check their own rows at start: each defines `async on_start(db, now)` (the
+# reminder planner makes sure today's plan exists).
+START_MODULES: tuple[ModuleType, ...] = (reminders_jobs, aftercare_jobs)
 
 
 class Service:
@@ -48,7 +64,7 @@ class Service:
     async def start(self) -> None:
         await self.db.open()
         for module in START_MODULES:
-            await importlib.import_module(module).on_start(self.db, self.clock.now())
+            await module.on_start(self.db, self.clock.now())
         senders: dict[str, Sender] = {}
         if self.settings.simulator:
             senders["sim"] = SimulatorSender()
@@ -61,7 +77,8 @@ class Service:
 
             self.bot = make_bot(self.settings)
             senders["telegram"] = TelegramSender(self.bot)
-        self.dispatcher = Dispatcher(self.db, senders, self.settings, self.clock)
+        self.dispatcher = Dispatcher(self.db, senders, self.settings, self.clock,
+                                     on_failed=alerts.on_send_failed)
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
         # APScheduler is only the clock: every few seconds it asks for due rows; no job store.
         self.scheduler = AsyncIOScheduler()

@@ -8,7 +8,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.aftercare import groups
+from bot.aftercare import enrolment, group_chat
 from bot.core.identities import Identity
 from bot.core.outbox import enqueue
 from config.settings import Rate, load_settings
@@ -66,7 +66,7 @@ async def test_a_member_who_opts_out_or_leaves_gets_no_more_reminders(harness: H
     h = harness
     w = await world(h)
     await h.sms(SAM, "STOP")
-    await h.write(lambda tx: groups.leave(tx, h.clock.now(), w.jo, "moved away"))
+    await h.write(lambda tx: enrolment.leave(tx, h.clock.now(), w.jo, "moved away"))
     await run_until(h, MON_18)
     assert not sms_texts(h, SAM, "group meets")
     assert not tg_texts(h, JO_CHAT, "group meets")
@@ -83,7 +83,7 @@ async def test_the_link_code_is_single_use_and_a_wrong_one_is_refused(harness: H
     await h.settle()
     assert tg_texts(h, GROUP_CHAT) == ["Hello. To get meeting reminders here, the group's mentor"
                                        " sends /link and the code they were given."]
-    code = await h.write(lambda tx: groups.new_chat_code(tx, h.clock.now(), w.tuesday))
+    code = await h.write(lambda tx: group_chat.new_chat_code(tx, h.clock.now(), w.tuesday))
     await group_text(h, GROUP_CHAT, "/link WRONGCODE1", from_id=GIL_CHAT)
     assert tg_texts(h, GROUP_CHAT, "That code didn't work")
     # /start@botname CODE works as well as /link CODE.

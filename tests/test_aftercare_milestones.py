@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.aftercare import groups, milestones
+from bot.aftercare import enrolment, milestones
 from bot.app import create_app
 from bot.core.clock import FixedClock, iso
 from tests.conftest import T0, Harness
@@ -75,9 +75,9 @@ async def test_group_congratulation_only_with_consent(nz: Harness) -> None:
     from tests.test_aftercare_support import promote
 
     mentor = await promote(h, gil)
-    group = await h.write(lambda tx: groups.add_group(
+    group = await h.write(lambda tx: enrolment.add_group(
         tx, h.clock.now(), name="Tuesday group", mentor_ids=[mentor], meets="weekly:tue 18:00"))
-    await h.write(lambda tx: groups.enrol(tx, h.clock.now(), group, cid))
+    await h.write(lambda tx: enrolment.enrol(tx, h.clock.now(), group, cid))
     await link_chat(h, group)
     # A date long enough ago that today (local) is day 90: sent at once, daytime there.
     h.clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))  # 14:00 NZDT on 26 November

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.aftercare import groups, mentors
+from bot.aftercare import enrolment, group_chat, mentors
 from bot.core.clock import iso, parse_iso
 from tests.conftest import Harness
 from tests.fakes.telegram_api import make_group_text_update
@@ -56,12 +56,12 @@ async def world(h: Harness, *, tuesday: str = "weekly:tue 18:00",
     alex = await h.add_client("C-3", "Alex", officer=dana, phone=ALEX, stage="aftercare")
     gil, mia = await promote(h, gil_client), await promote(h, mia_client)
     now = h.clock.now()
-    tue = int(await h.write(lambda tx: groups.add_group(
+    tue = int(await h.write(lambda tx: enrolment.add_group(
         tx, now, name="Tuesday group", mentor_ids=[gil], meets=tuesday, place="Hope Centre")))
-    thu = int(await h.write(lambda tx: groups.add_group(
+    thu = int(await h.write(lambda tx: enrolment.add_group(
         tx, now, name="Thursday group", mentor_ids=[mia], meets=thursday)))
     for group_id, client_id in ((tue, sam), (tue, jo), (thu, alex)):
-        await h.write(lambda tx, g=group_id, c=client_id: groups.enrol(tx, now, g, c))
+        await h.write(lambda tx, g=group_id, c=client_id: enrolment.enrol(tx, now, g, c))
     await h.settle()
     return World(dana, lee, gil_client, gil, mia_client, mia, sam, jo, alex, tue, thu)
 
@@ -87,7 +87,7 @@ async def group_text(h: Harness, chat: int, text: str, from_id: int) -> None:
 
 
 async def link_chat(h: Harness, group_id: int, chat: int = GROUP_CHAT) -> None:
-    code = await h.write(lambda tx: groups.new_chat_code(tx, h.clock.now(), group_id))
+    code = await h.write(lambda tx: group_chat.new_chat_code(tx, h.clock.now(), group_id))
     await group_text(h, chat, f"/link {code}", from_id=GIL_CHAT)
 
 

@@ -18,7 +18,8 @@ PO = ROOT / "config" / "locale" / "en_GB" / "LC_MESSAGES" / "aftercare.po"
 with PO.open("rb") as _fh:
     KEYS = sorted(str(m.id) for m in read_po(_fh, locale="en_GB") if m.id)
 CODE = [ROOT / "bot" / "aftercare" / name for name in (
-    "mentors.py", "groups.py", "meetings.py", "mentor_chat.py", "milestones.py")]
+    "mentors.py", "groups.py", "group_chat.py", "enrolment.py", "meetings.py", "mentor_chat.py",
+    "milestones.py")]
 PARAMS = {"first_name": "Christopher", "officer_first_name": "Samantha", "emergency": "999",
           "member": "Alexandra", "group": "Tuesday evening group", "day": "Wednesday 24 September"
           " at 18:00", "when": "Wednesday 24 September at 18:00", "where": ", Hope Centre",

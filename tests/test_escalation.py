@@ -232,7 +232,7 @@ async def test_open_command_lists_escalations_with_buttons(harness: Harness) -> 
 
 async def test_early_discharge_raises_red_starts_window_and_sends_tolerance(
         harness: Harness) -> None:
-    from bot.escalation.alerts import discharge
+    from bot.journey import discharge
 
     t = await team(harness)
     await harness.write(lambda tx: discharge(tx, harness.clock.now(), t["client"], "early",
@@ -264,7 +264,7 @@ async def test_resolve_records_outcome_and_closes(harness: Harness) -> None:
 
 
 async def test_discharge_plans_the_safety_check_in_the_same_day(harness: Harness) -> None:
-    from bot.escalation.alerts import discharge
+    from bot.journey import discharge
 
     t = await team(harness)
     await harness.write(lambda tx: tx.execute("UPDATE clients SET stage = 'in_rehab'"))

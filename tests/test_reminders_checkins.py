@@ -182,7 +182,7 @@ def test_every_flow_the_reminders_start_exists() -> None:
 
 
 async def test_plan_client_covers_a_discharge_made_after_the_daily_run(harness: Harness) -> None:
-    from bot.escalation.alerts import discharge
+    from bot.journey import discharge
 
     h = harness
     cid = await h.add_client(stage="in_rehab")  # weekly scale only: no daily check-in planned

@@ -27,6 +27,7 @@ from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
 from bot.core.people import STAGES, InputError
+from bot.journey import change_stage, discharge
 from flows import registry
 from flows.scales import SCALES
 
@@ -36,8 +37,6 @@ TREND_DAYS = 90
 # Day-to-day answers worth a trend line of their own (0-10 each).
 ANSWER_TRENDS = (("ons_happy", "Happy yesterday"), ("ons_anxious", "Anxious yesterday"),
                  ("craving_24h", "Craving"))
-# Leaving rehab drops tolerance: these moves also run the post-discharge safety protocol.
-DISCHARGE_MOVES = {"discharged_early": "early", "completed": "completed"}
 
 
 async def _client_or_404(request: Request, user: User) -> int:
@@ -195,21 +194,15 @@ def _action(fn: Action, capability: str = "client") -> Callable[[Request], Await
 
 
 async def _journey(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
-    from bot.escalation.alerts import discharge
-    from bot.journey import move_stage
-
-    stage, reason = field(form, "stage"), field(form, "reason")
-    old = await tx.value("SELECT stage FROM clients WHERE id = ?", (client_id,))
-    await move_stage(tx, moment, client_id, stage, user.actor, reason)
-    kind = DISCHARGE_MOVES.get(stage)
-    if kind and old != stage and (stage == "discharged_early" or old == "in_rehab"):
-        await discharge(tx, moment, client_id, kind, user.actor)
-        return "Stage changed. Post-discharge protocol started: 28-day watch, safety message sent."
-    return "Stage changed." if old != stage else "Already at that stage."
+    done = await change_stage(tx, moment, client_id, field(form, "stage"), user.actor,
+                              field(form, "reason"))
+    return {"unchanged": "Already at that stage.", "moved": "Stage changed.",
+            "discharged": "Stage changed. Post-discharge protocol started: 28-day watch, safety"
+                          " message sent."}[done]
 
 
 async def _messages(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
-    from bot.conversation import officer_message
+    from bot.core.messaging import officer_message
 
     text = field(form, "text")
     await officer_message(tx, moment, client_id, text, user.actor)
@@ -249,8 +242,6 @@ async def _profile(tx: Tx, user: User, client_id: int, form: Any, moment: dateti
 
 
 async def _discharge(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
-    from bot.escalation.alerts import discharge
-
     if field(form, "kind") != "custody-release":
         raise InputError("record a rehab discharge by moving the stage")
     await discharge(tx, moment, client_id, "custody-release", user.actor)

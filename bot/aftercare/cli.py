@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from bot.aftercare import groups, mentors, milestones
+from bot.aftercare import enrolment, group_chat, mentors, milestones
 from bot.aftercare import reads as aftercare
 from bot.cli import CliError, command, emit, in_db, now
 from bot.core.db import Database, Tx
@@ -80,7 +80,7 @@ async def cmd_mentor_list(args: argparse.Namespace, settings: Settings) -> list[
 
 @command("group add")
 async def cmd_group_add(args: argparse.Namespace, settings: Settings) -> int:
-    group_id: int = await in_db(settings, lambda tx: groups.add_group(
+    group_id: int = await in_db(settings, lambda tx: enrolment.add_group(
         tx, now(), name=args.name, mentor_ids=args.mentor, meets=args.meets, place=args.place))
     emit(args, {"id": group_id}, str(group_id))
     return group_id
@@ -89,7 +89,7 @@ async def cmd_group_add(args: argparse.Namespace, settings: Settings) -> int:
 @command("group add-mentor")
 async def cmd_group_add_mentor(args: argparse.Namespace, settings: Settings) -> None:
     async def work(tx: Tx) -> None:
-        await groups.add_mentor(tx, now(), await groups.group_id_of(tx, args.group), args.mentor)
+        await enrolment.add_mentor(tx, now(), await enrolment.group_id_of(tx, args.group), args.mentor)
 
     await in_db(settings, work)
     emit(args, {"group": args.group, "mentor": args.mentor}, "mentor added")
@@ -98,8 +98,8 @@ async def cmd_group_add_mentor(args: argparse.Namespace, settings: Settings) -> 
 @command("group enrol")
 async def cmd_group_enrol(args: argparse.Namespace, settings: Settings) -> int:
     async def work(tx: Tx) -> int:
-        gid = await groups.group_id_of(tx, args.group)
-        return await groups.enrol(tx, now(), gid, await client_id_by_ref(tx, args.client))
+        gid = await enrolment.group_id_of(tx, args.group)
+        return await enrolment.enrol(tx, now(), gid, await client_id_by_ref(tx, args.client))
 
     member: int = await in_db(settings, work)
     emit(args, {"membership": member}, f"{args.client} enrolled; meeting reminders planned")
@@ -109,7 +109,7 @@ async def cmd_group_enrol(args: argparse.Namespace, settings: Settings) -> int:
 @command("group leave")
 async def cmd_group_leave(args: argparse.Namespace, settings: Settings) -> None:
     async def work(tx: Tx) -> None:
-        await groups.leave(tx, now(), await client_id_by_ref(tx, args.client), args.reason)
+        await enrolment.leave(tx, now(), await client_id_by_ref(tx, args.client), args.reason)
 
     await in_db(settings, work)
     emit(args, {"left": args.client}, f"{args.client} left their group; reminders cancelled")
@@ -118,7 +118,7 @@ async def cmd_group_leave(args: argparse.Namespace, settings: Settings) -> None:
 @command("group link-code")
 async def cmd_group_link_code(args: argparse.Namespace, settings: Settings) -> str:
     async def work(tx: Tx) -> str:
-        return await groups.new_chat_code(tx, now(), await groups.group_id_of(tx, args.group))
+        return await group_chat.new_chat_code(tx, now(), await enrolment.group_id_of(tx, args.group))
 
     code: str = await in_db(settings, work)
     hours = int(LINK_CODE_TTL.total_seconds() // 3600)

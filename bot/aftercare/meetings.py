@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.aftercare.groups import SILENT_STAGES, mentors_of_group, post_to_group, roster
+from bot.aftercare.groups import SILENT_STAGES, post_to_group, roster
 from bot.aftercare.mentors import schedule_prompts
 from bot.aftercare.rules import MeetingRule, load_config, local_today, meeting_times, note_officer
 from bot.core import timers
@@ -244,25 +244,6 @@ async def _group_post(tx: Tx, timer: timers.Timer, now: datetime) -> str:
                               dedupe_key=f"{_base(timer.key)}@{timer.payload['event_at']}",
                               cause=f"timer:{_base(timer.key)}")
     return "posted" if row else "skipped: no group chat"
-
-
-@timers.handles(REGISTER_KIND)
-async def _register(tx: Tx, timer: timers.Timer, now: datetime) -> str:
-    from bot.aftercare.mentor_chat import send_register
-    from bot.aftercare.mentors import active
-
-    m = await tx.one("SELECT group_id, status, register_closed_at FROM group_meetings"
-                     " WHERE id = ?", (timer.payload["meeting"],))
-    if m is None or m["status"] != "scheduled":
-        return "dropped: meeting cancelled"
-    if m["register_closed_at"]:
-        return "skipped: register already taken"
-    sent = 0
-    for staff_id in await mentors_of_group(tx, m["group_id"]):
-        mentor = await active(tx, staff_id)
-        if mentor and await send_register(tx, now, mentor, int(timer.payload["meeting"])):
-            sent += 1
-    return f"register sent to {sent} mentor(s)"
 
 
 # Attendance ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from bot import conversation
 from bot.aftercare import groups, meetings, mentors, prompts
 from bot.aftercare.mentors import CONCERN_KIND, WELLBEING_KIND, Mentor
+from bot.aftercare.milestones import answer
 from bot.aftercare.rules import (
     MENTOR_ONLY,
     is_slash,
@@ -274,8 +275,6 @@ async def _answer(tx: Tx, stored: StoredInbound, now: datetime, prompt: prompts.
         if choice is None:
             return False if flow_running else await _again(tx, stored, now, ident, client,
                                                            "milestone.ask_again")
-        from bot.aftercare.milestones import answer
-
         await answer(tx, now, prompt, choice, ident, client, reply=True)
         return True
     mentor = await _prompt_mentor(tx, prompt)
@@ -390,8 +389,6 @@ async def _press(tx: Tx, now: datetime, ident: Identity | None,
     client = await load_client(tx, prompt.client_id)
     assert client is not None
     if action == "r" and prompt.kind == "recovery" and n in (1, 2, 3):
-        from bot.aftercare.milestones import answer
-
         await answer(tx, now, prompt, n, ident, client, reply=True, edit=True)
         return "processed", render("mentor.button_thanks", locale=client.language)
     mentor = await _prompt_mentor(tx, prompt)
@@ -456,3 +453,21 @@ async def relay(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientIn
                 told=told)
     await _reply(tx, stored, now, ident, client,
                  "mentor.relay_sent" if told else "mentor.relay_none")
+
+
+# The register a mentor is asked to take after each meeting -----------------------------
+
+@timers.handles(meetings.REGISTER_KIND)
+async def _register(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    m = await tx.one("SELECT group_id, status, register_closed_at FROM group_meetings"
+                     " WHERE id = ?", (timer.payload["meeting"],))
+    if m is None or m["status"] != "scheduled":
+        return "dropped: meeting cancelled"
+    if m["register_closed_at"]:
+        return "skipped: register already taken"
+    sent = 0
+    for staff_id in await groups.mentors_of_group(tx, m["group_id"]):
+        mentor = await mentors.active(tx, staff_id)
+        if mentor and await send_register(tx, now, mentor, int(timer.payload["meeting"])):
+            sent += 1
+    return f"register sent to {sent} mentor(s)"

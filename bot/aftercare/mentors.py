@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.aftercare.prompts import close_all
 from bot.aftercare.rules import load_config, next_monthly, next_weekly
 from bot.core import timers
 from bot.core.audit import audit
@@ -131,8 +132,6 @@ async def step_down(tx: Tx, now: datetime, staff_id: int, *, reason: str | None 
                      " AND ended_at IS NULL", (stamp, staff_id))
     # Defensive: a mentor is reached on their client identity, but none may linger as staff.
     await tx.execute("UPDATE identities SET active = 0 WHERE staff_id = ?", (staff_id,))
-    from bot.aftercare.prompts import close_all
-
     await close_all(tx, now, staff_id=staff_id)
     for kind in (CONCERN_KIND, WELLBEING_KIND):
         await timers.cancel(tx, now, f"{kind}:{staff_id}:", "mentor stepped down")

@@ -18,7 +18,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,6 +64,10 @@ class TokenBucket:
                 await asyncio.sleep((need - self.tokens) / self.rate)
 
 
+# Called in the transaction that marks an outbox row failed for good: (tx, now, outbox id).
+FailedHook = Callable[[Tx, datetime, int], Awaitable[None]]
+
+
 def backoff(attempts: int, base: float, cap: float) -> float:
     """Exponential with jitter, so a provider outage does not end in a synchronized stampede."""
     delay = min(cap, base * (2 ** max(0, attempts - 1)))
@@ -72,8 +76,11 @@ def backoff(attempts: int, base: float, cap: float) -> float:
 
 class Dispatcher:
     def __init__(self, db: Database, senders: Mapping[str, Sender], settings: Settings,
-                 clock: Clock) -> None:
+                 clock: Clock, on_failed: FailedHook | None = None) -> None:
         self.db = db
+        # Handed in by the composition root (escalation's SMS fallback for a failed alert), so
+        # sending never imports the layers above it.
+        self.on_failed = on_failed
         self.senders = dict(senders)
         self.settings = settings
         self.clock = clock
@@ -291,14 +298,11 @@ class Dispatcher:
                                                     ident[0], ident[1], False),
                                   reason="provider:" + row.channel)
 
-    @staticmethod
-    async def _fallback(tx: Tx, now: datetime, row: OutRow) -> None:
+    async def _fallback(self, tx: Tx, now: datetime, row: OutRow) -> None:
         """An alert that did not go through on Telegram goes by SMS too, without waiting."""
-        if row.op == "send" and row.channel == "telegram" and (row.cause or "").startswith(
-                "escalation:"):
-            from bot.escalation.alerts import on_send_failed
-
-            await on_send_failed(tx, now, row.id)
+        if (self.on_failed is not None and row.op == "send" and row.channel == "telegram"
+                and (row.cause or "").startswith("escalation:")):
+            await self.on_failed(tx, now, row.id)
 
     @staticmethod
     async def _attempt(tx: Tx, outbox_id: int, at: str, outcome: str, detail: str | None) -> None:

@@ -95,14 +95,25 @@ async def clear_opt_out(tx: Tx, now: datetime, identity: Identity) -> bool:
     return bool(changed)
 
 
+def new_code() -> str:
+    """A one-time code a person types: 8 characters without look-alikes (no 0/O, 1/I/L)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def code_hash(code: str, scope: str = "") -> str:
+    """Codes are stored hashed, so a database copy cannot be used to link a chat. `scope`
+    separates kinds of code ('group:' for group chats) so one can never redeem the other."""
+    return hashlib.sha256((scope + code.strip().upper()).encode()).hexdigest()
+
+
 def _hash_code(code: str) -> str:
-    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+    return code_hash(code)
 
 
 async def new_link_code(tx: Tx, now: datetime, *, client_id: int | None = None,
                         staff_id: int | None = None, actor: str = "cli",
                         ttl: timedelta = LINK_CODE_TTL) -> str:
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    code = new_code()
     await tx.execute(
         "INSERT INTO link_codes (code_hash, client_id, staff_id, expires_at, created_at)"
         " VALUES (?, ?, ?, ?, ?)",

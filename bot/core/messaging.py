@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.core.audit import audit
 from bot.core.db import Tx
 from bot.core.identities import Identity, identities_of
 from bot.core.outbox import PRIORITY_NORMAL, enqueue
@@ -111,3 +112,20 @@ async def say_to_client(tx: Tx, now: datetime, client_id: int, key: str,
     if identity is None:
         return None
     return await say(tx, now, identity, key, params, client=client, **kw)
+
+
+async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, actor: str) -> int:
+    """An officer's own words to a client, sent as written on the client's usual channel."""
+    text = text.strip()
+    if not text or len(text) > 1000:
+        raise ValueError("text: 1-1000 characters")
+    client = await load_client(tx, client_id)
+    if client is None:
+        raise LookupError(f"no client {client_id}")
+    ident = await client_identity(tx, client)
+    if ident is None:
+        raise ValueError("this client has no phone or Telegram linked")
+    row = await enqueue(tx, now, ident, text, message_key="officer.free_text",
+                        cause=f"officer:{actor}")
+    await audit(tx, now, actor, "client.message_sent", "client", client_id, outbox_id=row)
+    return int(row or 0)

@@ -8,7 +8,7 @@ level (every supervisor) is told again and again until someone acknowledges.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core import timers
@@ -428,39 +428,19 @@ async def list_open_to(tx: Tx, now: datetime, ident: Identity) -> None:
                       else None)
 
 
-# Discharge and release -------------------------------------------------------------------------
-
-HEIGHTENED_DAYS = 28
-DISCHARGE_REASONS = {
-    # reason: (new stage or None to keep, RED finding reason or None)
-    "early": ("discharged_early", "self_discharge"),
-    "completed": ("completed", None),
-    "custody-release": (None, "custody_release"),
-}
-
-
-async def discharge(tx: Tx, now: datetime, client_id: int, reason: str, actor: str) -> None:
-    """Leaving rehab or custody: tolerance has dropped, so the next 28 days are the riskiest."""
-    if reason not in DISCHARGE_REASONS:
-        raise EscalationError(f"reason: {reason!r} must be one of {sorted(DISCHARGE_REASONS)}")
-    stage, red_reason = DISCHARGE_REASONS[reason]
-    until = now + timedelta(days=HEIGHTENED_DAYS)
-    await tx.execute("UPDATE clients SET heightened_until = ? WHERE id = ?",
-                     (iso(until), client_id))
-    if stage:
-        from bot.journey import move_stage
-
-        await move_stage(tx, now, client_id, stage, actor, f"discharge: {reason}")
-    await audit(tx, now, actor, "client.discharged", "client", client_id, reason=reason,
-                heightened_until=iso(until))
-    from reminders.planner import plan_client
-
-    # The daily safety check-in starts today, not after tomorrow's planning run.
-    await plan_client(tx, now, client_id)
-    await say_to_client(tx, now, client_id, "safety.tolerance", safety=True,
-                        cause=f"discharge:{reason}")
-    if red_reason:
-        from bot.escalation.findings import raise_finding
-
-        await raise_finding(tx, now, client_id, "RED", red_reason, source="discharge_event",
-                            detail=f"recorded by {actor}")
+async def alert_duty_and_supervisors(tx: Tx, now: datetime, key: str, params: dict[str, object],
+                                     *, cause: str) -> int:
+    """Tell the duty officer and every active supervisor (one identity each, Telegram first as
+    for every alert): for what has no assigned officer yet, such as a stranger in crisis."""
+    staff = {await duty(tx, now, "duty_officer")}
+    staff |= {r[0] for r in await tx.all(
+        "SELECT id FROM staff WHERE role = 'supervisor' AND active = 1")}
+    told = 0
+    for staff_id in sorted(s for s in staff if s is not None):
+        tg, sms = await _staff_identity(tx, staff_id)
+        target = tg or sms
+        if target is not None:
+            await say(tx, now, target, key, params, safety=True, priority=PRIORITY_ESCALATION,
+                      cause=cause)
+            told += 1
+    return told

@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
+from bot.escalation.alerts import on_finding
 
 SEVERITIES = ("RED", "AMBER", "YELLOW", "ROUTINE")
 
@@ -22,7 +23,5 @@ async def raise_finding(tx: Tx, now: datetime, client_id: int, severity: str, re
         (client_id, severity, reason, detail, source, session_id, inbound_id, iso(now)))
     await audit(tx, now, "system", "finding.raised", "client", client_id, severity=severity,
                 reason=reason, source=source, finding_id=finding_id)
-    from bot.escalation import alerts as escalation
-
-    await escalation.on_finding(tx, now, finding_id)
+    await on_finding(tx, now, finding_id)
     return finding_id
