@@ -20,7 +20,8 @@ from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
 from bot.core.identities import Identity
 from bot.core.messaging import ClientInfo, client_identity, client_params, load_client, say
-from bot.core.outbox import PRIORITY_SAFETY, allowed_from, enqueue
+from bot.core.outbox import PRIORITY_SAFETY, enqueue
+from bot.core.quiet import allowed_from
 from bot.core.texts import render
 from bot.escalation.findings import raise_finding
 from bot.inbound import StoredInbound
@@ -43,6 +44,9 @@ from flows.model import Flow
 from flows.session import Expire, Reply, Reprompt, SessionState
 
 log = logging.getLogger(__name__)
+
+# The appointment confirmation question belongs with its reminder (contact purpose "reminder").
+CONFIRM_FLOW = "appointment_confirmation"
 
 ONBOARDING = "onboarding_consent"
 CLIENT_FIELDS = {"preferred_channel", "checkin_time", "language", "discreet", "codeword"}
@@ -135,7 +139,9 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
             await enqueue(tx, now, ident, text, message_key=effect.message_key,
                           safety=effect.safety,
                           priority=PRIORITY_SAFETY if effect.safety else 0,
-                          cause=f"flow:{session_id}", reply=inbound_id is not None)
+                          cause=f"flow:{session_id}", reply=inbound_id is not None,
+                          purpose=await _purpose(tx, session_id, flow_id, effect.safety,
+                                                 inbound_id is not None))
         elif isinstance(effect, SaveAnswer):
             await tx.execute(
                 "INSERT INTO answers (client_id, session_id, flow_id, question_key, raw_text,"
@@ -223,6 +229,21 @@ async def _update_client(tx: Tx, now: datetime, client: ClientInfo, effect: Upda
     await audit(tx, now, f"client:{client.id}", "client.updated", "client", client.id,
                 field=effect.field)
     return discreet
+
+
+async def _purpose(tx: Tx, session_id: int, flow_id: str | None, safety: bool, reply: bool) -> str:
+    """Why a flow writes, for the contact policy: crisis text, an answer to the client, or the
+    question of a flow we started (officer-started, a confirmation, onboarding, a check-in)."""
+    if safety:
+        return "crisis"
+    if reply:
+        return "reply"
+    if await tx.value("SELECT officer_started FROM flow_sessions WHERE id = ?", (session_id,)):
+        return "officer"
+    flow = registry.latest(flow_id) if flow_id else None
+    if flow is not None and not flow.requires_consent:
+        return "onboarding"
+    return "reminder" if flow_id == CONFIRM_FLOW else "checkin"
 
 
 # Starting flows ------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ async def discharge(tx: Tx, now: datetime, client_id: int, reason: str, actor: s
                 heightened_until=iso(until))
     # The daily safety check-in starts today, not after tomorrow's planning run.
     await plan_client(tx, now, client_id)
-    await say_to_client(tx, now, client_id, "safety.tolerance", safety=True,
+    await say_to_client(tx, now, client_id, "safety.tolerance", safety=True, purpose="safety",
                         cause=f"discharge:{reason}")
     if red_reason:
         await raise_finding(tx, now, client_id, "RED", red_reason, source="discharge_event",

@@ -57,14 +57,15 @@ async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
     elif intent is Intent.OPT_OUT:
         if await set_opt_out(tx, now, ident, "keyword"):
             await say(tx, now, ident, "optout.confirm", client=client, safety=True,
-                      priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}", reply=True)
+                      priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}", reply=True,
+                      purpose="keyword")
     elif intent is Intent.OPT_IN:
         if await clear_opt_out(tx, now, ident):
             await say(tx, now, ident, "optin.confirm", client=client, safety=True,
-                      cause=f"inbound:{stored.id}", reply=True)
+                      cause=f"inbound:{stored.id}", reply=True, purpose="keyword")
     elif intent is Intent.HELP:
         await say(tx, now, ident, "help.reply", conversation.crisis_params(), client=client,
-                  safety=True, cause=f"inbound:{stored.id}", reply=True)
+                  safety=True, cause=f"inbound:{stored.id}", reply=True, purpose="keyword")
     elif intent is Intent.CALLBACK:
         await conversation.callback_request(tx, stored, ident, client, now)
     # MENTOR, a mentor's words, or the answer to an aftercare question (the latest question

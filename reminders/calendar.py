@@ -18,6 +18,7 @@ from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.core.people import STAGES, InputError
+from bot.core.quiet import client_quiet
 from bot.escalation.findings import raise_finding
 from reminders.schedule.clock import local_instant
 from reminders.schedule.events import missed_session_followup
@@ -26,7 +27,6 @@ from reminders.schedule.recurrence import Recurrence, recurring
 from reminders.timer_rows import (
     appointment_prefix,
     cancel_client_sessions,
-    client_quiet,
     config,
     plan_appointment,
     plan_session_for,

@@ -22,27 +22,24 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.conversation import active_session, apply, start_flow
+from bot.conversation import CONFIRM_FLOW, active_session, apply, start_flow
 from bot.core import timers
 from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Database, Tx
-from bot.core.identities import Identity
-from bot.core.messaging import ClientInfo, client_identity, load_client, say
+from bot.core.messaging import ClientInfo, say
 from bot.core.texts import format_when, render
 from bot.escalation.findings import raise_finding
 from flows import engine
-from reminders import calendar, planner
+from reminders import calendar, due, planner
 from reminders.schedule import checkins_for_day, missed_checkin_deadline, missed_checkin_finding
-from reminders.schedule.catchup import decide_late, resume_at, superseded
+from reminders.schedule.catchup import superseded
 from reminders.schedule.model import SendKind
-from reminders.schedule.quiet_hours import QuietHours
 from reminders.texts import reminder_params
-from reminders.timer_rows import client_quiet, config, utc
+from reminders.timer_rows import config, utc
 
 log = logging.getLogger(__name__)
 
-CONFIRM_FLOW = "appointment_confirmation"
 # Outcomes of a check-in row that count as "asked" for missed-check-in counting.
 ASKED = ("started", "queued")
 MISSED_SESSION_TEXT = "reminder.course_session.missed"
@@ -55,51 +52,6 @@ async def on_start(db: Database, now: datetime) -> None:
 
 
 # Shared steps ---------------------------------------------------------------------------------
-
-async def _defer(tx: Tx, timer: timers.Timer, now: datetime, quiet: QuietHours, tz: str) -> str:
-    """Re-arm this row for the end of quiet hours (same key: the clock loop then leaves it
-    pending, and the plan keeps one row per send)."""
-    until = resume_at(timer.due_at, now, quiet, tz)
-    await timers.schedule(tx, now, timer.key, timer.kind, until, client_id=timer.client_id,
-                          payload=timer.payload)
-    outcome = f"deferred to {iso(until)}"
-    await tx.execute("UPDATE timers SET outcome = ? WHERE id = ?", (outcome, timer.id))
-    return outcome
-
-
-async def _late(tx: Tx, timer: timers.Timer, now: datetime, kind: SendKind,
-                event_at: datetime | None, window_end: datetime | None) -> str | None:
-    """None: send now. Otherwise the row's outcome (dropped, skipped or deferred)."""
-    assert timer.client_id is not None
-    tz = tx.settings.timezone
-    quiet = await client_quiet(tx, timer.client_id)
-    decision = decide_late(kind, timer.due_at, event_at, window_end, now, quiet, tz,
-                           safety=bool(timer.payload.get("safety")))
-    if decision == "send":
-        return None
-    if decision == "defer":
-        return await _defer(tx, timer, now, quiet, tz)
-    outcome = {"drop_event_passed": "dropped: event passed",
-               "skip_window_missed": "dropped: no allowed time left" if event_at
-               else "skipped: window missed"}[decision]
-    await audit(tx, now, "system", f"{timer.kind}.dropped", "timer", timer.id, key=timer.key,
-                reason=outcome, due_at=iso(timer.due_at))
-    return outcome
-
-
-async def _reachable(tx: Tx, client_id: int) -> tuple[ClientInfo, Identity] | str:
-    client = await load_client(tx, client_id)
-    if client is None:
-        return "skipped: no client"
-    ident = await client_identity(tx, client)
-    if ident is None:
-        return "skipped: no contact"
-    if ident.opted_out:
-        return "skipped: opted out"
-    if not client.consented:
-        return "skipped: no consent"
-    return client, ident
-
 
 def _flow_outcome(result: str) -> str:
     """start_flow's answer as a row outcome: started, queued, or skipped (and why)."""
@@ -188,12 +140,13 @@ async def reminder(tx: Tx, timer: timers.Timer, now: datetime) -> str:
         await audit(tx, now, "system", "reminder.dropped", "timer", timer.id, key=timer.key,
                     reason=event)
         return f"dropped: {event}"
-    late = await _late(tx, timer, now, "reminder", event_at, None)
+    late = await due.late(tx, timer, now, "reminder", event_at, None)
     if late is not None:
         return late
     if await _superseded(tx, timer, now):
         return "skipped: a later reminder for the same event is due"
-    reach = await _reachable(tx, int(timer.client_id or 0))
+    reach = await due.reach(tx, now, int(timer.client_id or 0), "reminder",
+                            f"reminder {p['message']}")
     if isinstance(reach, str):
         return reach
     client, ident = reach
@@ -201,7 +154,7 @@ async def reminder(tx: Tx, timer: timers.Timer, now: datetime) -> str:
     sent = await say(tx, now, ident, p["message"],
                      reminder_params(client.first_name, event_at, tz, client.language,
                                      event["place"]),
-                     client=client, cause=f"timer:{timer.key}",
+                     client=client, cause=f"timer:{timer.key}", purpose="reminder",
                      dedupe_key=f"{timer.key}@{p['event_at']}")
     if sent is None:
         return "skipped: already sent"
@@ -229,12 +182,12 @@ async def _still_planned(tx: Tx, timer: timers.Timer) -> bool:
 
 async def _checkin(tx: Tx, timer: timers.Timer, now: datetime, kind: SendKind) -> str:
     p = timer.payload
-    late = await _late(tx, timer, now, kind, None, utc(p["window_end"]))
+    late = await due.late(tx, timer, now, kind, None, utc(p["window_end"]))
     if late is not None:
         return late
     if not await _still_planned(tx, timer):
         return "skipped: no longer planned"
-    reach = await _reachable(tx, int(timer.client_id or 0))
+    reach = await due.reach(tx, now, int(timer.client_id or 0), "checkin", f"{kind} {p['flow']}")
     if isinstance(reach, str):
         return reach
     client, _ = reach
@@ -242,9 +195,9 @@ async def _checkin(tx: Tx, timer: timers.Timer, now: datetime, kind: SendKind) -
                                              cause=f"timer:{timer.key}"))
     if kind == "checkin" and outcome in ASKED:
         heightened = bool(client.heightened_until and parse_iso(client.heightened_until) > now)
-        due = missed_checkin_deadline(now, heightened, config().checkins)
+        deadline = missed_checkin_deadline(now, heightened, config().checkins)
         await timers.schedule(tx, now, f"missed_checkin:{client.id}:{p.get('day', iso(now)[:10])}",
-                              "missed_checkin", due, client_id=client.id,
+                              "missed_checkin", deadline, client_id=client.id,
                               payload={"sent_at": iso(now), "checkin": timer.key},
                               replace=False)
     return outcome
@@ -307,10 +260,10 @@ async def missed_session(tx: Tx, timer: timers.Timer, now: datetime) -> str:
                               " AND client_id = ?", (session_id, cid))
     if recorded != "missed":
         return f"stale: attendance is {recorded}"
-    late = await _late(tx, timer, now, "followup", None, None)
+    late = await due.late(tx, timer, now, "followup", None, None)
     if late is not None:
         return late
-    reach = await _reachable(tx, cid)
+    reach = await due.reach(tx, now, cid, "reminder", "after a missed course session")
     if isinstance(reach, str):
         return reach
     client, ident = reach
@@ -319,9 +272,10 @@ async def missed_session(tx: Tx, timer: timers.Timer, now: datetime) -> str:
                        (nxt_id,)) if nxt_id else None
     cause = f"timer:{timer.key}"
     if nxt is None:
-        await say(tx, now, ident, MISSED_SESSION_NO_NEXT, client=client, cause=cause)
+        await say(tx, now, ident, MISSED_SESSION_NO_NEXT, client=client, cause=cause,
+                  purpose="reminder")
         return "sent; no next session"
-    await say(tx, now, ident, MISSED_SESSION_TEXT, client=client, cause=cause)
+    await say(tx, now, ident, MISSED_SESSION_TEXT, client=client, cause=cause, purpose="reminder")
     tz = tx.settings.timezone
     params = _confirm_params(client, utc(nxt["starts_at"]), nxt["place"], "course_session",
                              True, {"session": nxt_id}, tz)

@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 from bot.core import timers
 from bot.core.clock import parse_iso
 from bot.core.db import Tx
+from bot.core.quiet import quiet_override
 from reminders.calendar import extend_series, invite_all
 from reminders.schedule import checkins_for_day
 from reminders.schedule.clock import local_instant, parse_clock
 from reminders.schedule.model import ClientSchedule
-from reminders.timer_rows import config, quiet_override, store
+from reminders.timer_rows import config, store
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from typing import Any, Literal
 
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
+from bot.core.quiet import client_quiet
 from reminders.schedule.events import appointment_reminders, course_session_reminders
 from reminders.schedule.model import PlannedSend
 from reminders.schedule.plans import RemindersConfig, load_config
-from reminders.schedule.quiet_hours import QuietHours
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +47,6 @@ _SQL: dict[StoreMode, str] = {
 def config() -> RemindersConfig:
     """config/reminders.toml, read and validated once per process."""
     return load_config()
-
-
-def quiet_override(start: str | None, end: str | None) -> QuietHours | None:
-    """A client's own quiet hours, if both ends are set and valid (else the default applies)."""
-    if not start or not end:
-        return None
-    try:
-        return QuietHours.parse(start, end)
-    except ValueError:
-        log.warning("ignoring invalid quiet hours %r-%r", start, end)
-        return None
-
-
-async def client_quiet(tx: Tx, client_id: int) -> QuietHours:
-    row = await tx.one("SELECT quiet_start, quiet_end FROM clients WHERE id = ?", (client_id,))
-    own = quiet_override(row[0], row[1]) if row else None
-    return own or config().quiet
 
 
 def payload(send: PlannedSend, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -15,11 +15,9 @@ from typing import Any
 
 from bot.core.db import Tx
 from bot.core.identities import Identity
-from bot.core.outbox import allowed_from, enqueue
+from bot.core.outbox import enqueue
+from bot.core.quiet import allowed_from
 from bot.core.texts import render
-
-# Never written to: a deceased client's phone may be in someone else's hands.
-SILENT_STAGES = ("deceased", "withdrawn")
 
 
 async def member_group(tx: Tx, client_id: int) -> Any:

@@ -15,24 +15,25 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.aftercare.groups import SILENT_STAGES, post_to_group, roster
+from bot.aftercare.groups import post_to_group, roster
 from bot.aftercare.mentors import schedule_prompts
 from bot.aftercare.rules import MeetingRule, load_config, local_today, meeting_times, note_officer
 from bot.core import timers
 from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
-from bot.core.messaging import client_identity, load_client, say
+from bot.core.messaging import say
+from bot.core.quiet import client_quiet
 from bot.core.texts import format_when, has_text
 from bot.escalation.findings import raise_finding
-from reminders.schedule.catchup import decide_late, resume_at, superseded
+from reminders import due
+from reminders.schedule.catchup import superseded
 from reminders.schedule.clock import local_instant, parse_clock
 from reminders.schedule.events import aftercare_meeting_reminders, event_reminders
 from reminders.schedule.model import PlannedSend
-from reminders.schedule.quiet_hours import QuietHours
 from reminders.texts import reminder_params
-from reminders.timer_rows import client_quiet, payload, utc
 from reminders.timer_rows import config as reminders_config
+from reminders.timer_rows import payload, utc
 
 PLAN_KIND = "aftercare_plan"
 MEMBER_KIND = "meeting_reminder"
@@ -170,22 +171,6 @@ async def _meeting(tx: Tx, timer: timers.Timer) -> Any:
     return m
 
 
-async def _late(tx: Tx, timer: timers.Timer, now: datetime, quiet: QuietHours) -> str | None:
-    """None: send now. Otherwise the outcome (dropped, or re-queued after quiet hours)."""
-    tz = tx.settings.timezone
-    decision = decide_late("reminder", timer.due_at, utc(timer.payload["event_at"]), None, now,
-                           quiet, tz)
-    if decision == "send":
-        return None
-    if decision == "defer":
-        until = resume_at(timer.due_at, now, quiet, tz)
-        await timers.schedule(tx, now, f"{_base(timer.key)}#{iso(until)}", timer.kind, until,
-                              client_id=timer.client_id, payload=timer.payload, replace=False)
-        return f"deferred to {iso(until)}"
-    return "dropped: event passed" if decision == "drop_event_passed" \
-        else "dropped: no allowed time left"
-
-
 async def _superseded(tx: Tx, timer: timers.Timer, now: datetime) -> bool:
     """After downtime, of several due reminders for one meeting only the latest goes."""
     base = _base(timer.key)
@@ -206,21 +191,20 @@ async def _member_reminder(tx: Tx, timer: timers.Timer, now: datetime) -> str:
     if not await tx.value("SELECT 1 FROM group_members WHERE client_id = ? AND group_id = ?"
                           " AND status = 'active'", (cid, meeting["group_id"])):
         return "dropped: no longer in the group"
-    late = await _late(tx, timer, now, await client_quiet(tx, cid))
+    late = await due.late(tx, timer, now, "reminder", utc(timer.payload["event_at"]), None)
     if late is not None:
         return late
     if await _superseded(tx, timer, now):
         return "skipped: a later reminder for the same meeting is due"
-    client = await load_client(tx, cid)
-    ident = await client_identity(tx, client) if client else None
-    if client is None or ident is None:
-        return "skipped: no contact"
-    if ident.opted_out or not client.consented or client.stage in SILENT_STAGES:
-        return "skipped: not to be messaged"
+    reach = await due.reach(tx, now, cid, "reminder", f"meeting reminder {meeting['name']}")
+    if isinstance(reach, str):
+        return reach
+    client, ident = reach
     event_at = utc(timer.payload["event_at"])
     params = reminder_params(client.first_name, event_at, tx.settings.timezone, client.language,
                              meeting["place"])
     sent = await say(tx, now, ident, timer.payload["message"], params, client=client,
+                     purpose="reminder",
                      cause=f"timer:{_base(timer.key)}",
                      dedupe_key=f"{_base(timer.key)}@{timer.payload['event_at']}")
     return "sent" if sent else "skipped: already sent"
@@ -231,7 +215,8 @@ async def _group_post(tx: Tx, timer: timers.Timer, now: datetime) -> str:
     meeting = await _meeting(tx, timer)
     if isinstance(meeting, str):
         return f"dropped: {meeting}"
-    late = await _late(tx, timer, now, reminders_config().quiet)
+    late = await due.late(tx, timer, now, "reminder", utc(timer.payload["event_at"]), None,
+                          quiet=reminders_config().quiet)
     if late is not None:
         return late
     if await _superseded(tx, timer, now):

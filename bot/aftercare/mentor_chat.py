@@ -447,7 +447,7 @@ async def relay(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientIn
         await say(tx, now, found[1], "mentor.relay", {"member": client.first_name,
                                                      "group": group["name"]},
                   client=found[0], dedupe_key=f"relay:{client.id}:{staff_id}:{day}",
-                  cause=f"inbound:{stored.id}")
+                  cause=f"inbound:{stored.id}", purpose="group")
         told += 1
     await audit(tx, now, f"client:{client.id}", "mentor.relay_requested", "client", client.id,
                 told=told)

@@ -22,6 +22,7 @@ from bot.aftercare.rules import load_config, next_monthly, next_weekly
 from bot.core import timers
 from bot.core.audit import audit
 from bot.core.clock import iso
+from bot.core.contact import verdict_for
 from bot.core.db import Tx
 from bot.core.identities import Identity
 from bot.core.messaging import ClientInfo, client_identity, load_client, say
@@ -65,7 +66,10 @@ async def reach(tx: Tx, mentor: Mentor) -> tuple[ClientInfo, Identity] | None:
     """The mentor's own client record and the identity to write to (None: unreachable)."""
     client = await load_client(tx, mentor.client_id)
     ident = await client_identity(tx, client) if client else None
-    return (client, ident) if client and ident and not ident.opted_out else None
+    if client is None or ident is None:
+        return None
+    # Mentor prompts are group messages under the one contact policy (bot.core.contact).
+    return (client, ident) if (await verdict_for(tx, ident, "group")).allowed else None
 
 
 async def promote(tx: Tx, now: datetime, client_id: int, *, agreed: bool,
@@ -99,7 +103,7 @@ async def promote(tx: Tx, now: datetime, client_id: int, *, agreed: bool,
     await schedule_prompts(tx, now, staff_id)
     found = await reach(tx, Mentor(staff_id, client_id, client.first_name))
     if found:
-        await say(tx, now, found[1], "mentor.welcome", client=found[0],
+        await say(tx, now, found[1], "mentor.welcome", client=found[0], purpose="group",
                   cause=f"mentor:{staff_id}")
     return staff_id
 
@@ -140,7 +144,7 @@ async def step_down(tx: Tx, now: datetime, staff_id: int, *, reason: str | None 
     client = await load_client(tx, row["client_id"])
     ident = await client_identity(tx, client) if client else None
     if client and ident:
-        await say(tx, now, ident, "mentor.goodbye", client=client,
+        await say(tx, now, ident, "mentor.goodbye", client=client, purpose="group",
                   cause=f"mentor:{staff_id}")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from babel.dates import format_date
 
 from bot.aftercare import prompts
-from bot.aftercare.groups import SILENT_STAGES, member_group, post_to_group
+from bot.aftercare.groups import member_group, post_to_group
 from bot.aftercare.rules import load_config, local_today, milestone_due, upcoming_milestones
 from bot.core import timers
 from bot.core.audit import audit
@@ -24,9 +24,11 @@ from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.core.identities import Identity
 from bot.core.messaging import ClientInfo, client_identity, client_params, load_client, say
-from bot.core.outbox import allowed_from, enqueue
+from bot.core.outbox import enqueue
 from bot.core.people import InputError
+from bot.core.quiet import allowed_from
 from bot.core.texts import render
+from reminders import due
 
 KIND = "milestone"
 CHOICES = {1: ("confirmed", 0), 2: ("confirmed", 1), 3: ("declined", 0)}
@@ -118,13 +120,12 @@ async def _milestone(tx: Tx, timer: timers.Timer, now: datetime) -> str:
     send_at = await allowed_from(tx, cid, now)
     if local_today(send_at, tx.settings.timezone).isoformat() != p["day"]:
         return "dropped: the day has passed"
-    client = await load_client(tx, cid)
-    ident = await client_identity(tx, client) if client else None
-    if client is None or ident is None or ident.opted_out or not client.consented \
-            or client.stage in SILENT_STAGES:
-        return "skipped: not to be messaged"
+    reach = await due.reach(tx, now, cid, "group", f"{p['days']}-day milestone")
+    if isinstance(reach, str):
+        return reach
+    client, ident = reach
     key = _key(cid, p["since"], p["days"])
-    await say(tx, now, ident, "milestone.days", {"days": p["days"]}, client=client,
+    await say(tx, now, ident, "milestone.days", {"days": p["days"]}, client=client, purpose="group",
               dedupe_key=key, cause=f"timer:{key}")
     if row["share_in_group"]:
         group = await member_group(tx, cid)

@@ -75,7 +75,8 @@ async def ask(tx: Tx, now: datetime, ident: Identity, client: ClientInfo, kind: 
          iso(expires_at)))
     markup = buttons(prompt_id) if buttons is not None and ident.channel == "telegram" else None
     outbox_id = await say(tx, now, ident, key, params, client=client, reply_markup=markup,
-                          cause=f"prompt:{prompt_id}", reply=reply)
+                          cause=f"prompt:{prompt_id}", reply=reply,
+                          purpose="reply" if reply else "group")
     await tx.execute("UPDATE aftercare_prompts SET outbox_id = ? WHERE id = ?",
                      (outbox_id, prompt_id))
     return prompt_id

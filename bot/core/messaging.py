@@ -89,9 +89,11 @@ async def say(
     cause: str | None = None,
     reply_markup: dict[str, Any] | None = None,
     reply: bool = False,
+    purpose: str | None = None,
 ) -> int | None:
     """Render `key` for whoever `identity` is (client wording rules applied) and queue it.
-    `reply`: an answer to someone who just wrote to us (quiet hours do not hold it back)."""
+    `reply`: an answer to someone who just wrote to us (quiet hours do not hold it back).
+    `purpose`: why we write, for the contact policy (bot.core.contact; see outbox.enqueue)."""
     text = render(
         key,
         client_params(client, params) if client else dict(params or {}),
@@ -100,7 +102,7 @@ async def say(
     )
     return await enqueue(tx, now, identity, text, message_key=key, safety=safety,
                          priority=priority, dedupe_key=dedupe_key, cause=cause,
-                         reply_markup=reply_markup, reply=reply)
+                         reply_markup=reply_markup, reply=reply, purpose=purpose)
 
 
 async def say_to_client(tx: Tx, now: datetime, client_id: int, key: str,
@@ -126,6 +128,6 @@ async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, acto
     if ident is None:
         raise ValueError("this client has no phone or Telegram linked")
     row = await enqueue(tx, now, ident, text, message_key="officer.free_text",
-                        cause=f"officer:{actor}")
+                        cause=f"officer:{actor}", purpose="officer")
     await audit(tx, now, actor, "client.message_sent", "client", client_id, outbox_id=row)
     return int(row or 0)

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from bot.core.clock import iso
+from bot.core.contact import verdict_for
 from bot.core.db import Tx
 from bot.core.identities import Identity
+from bot.core.quiet import allowed_from
 from bot.core.segments import count_segments
-from reminders.schedule.quiet_hours import QuietHours, next_allowed
 
 # Escalations to staff go ahead of everything; a crisis reply ahead of routine traffic.
 PRIORITY_ESCALATION = 100
@@ -60,11 +60,14 @@ async def enqueue(
     op: str = "send",
     ref: str | None = None,
     reply: bool = False,
+    purpose: str | None = None,
 ) -> int | None:
     """Queue `body` for `identity`. Returns the row id, or None if `dedupe_key` was already used.
 
-    A non-safety message to an opted-out identity is stored as cancelled, so the timeline shows
-    what was not sent and why; safety messages (crisis contacts) always go.
+    `purpose` (bot.core.contact.PURPOSES) is checked against the contact policy for a client;
+    a message the policy refuses is stored as cancelled with the reason, so the timeline shows
+    what was not sent and why. Without a purpose: a `reply` is "reply", `safety` is "crisis"
+    and anything else "checkin" (the strictest for a message we start).
 
     Quiet hours: a message we start (not a `reply` to someone who just wrote, not safety, not
     to staff) waits until quiet hours end. This is the last line of defence against a text at
@@ -72,8 +75,12 @@ async def enqueue(
     """
     if not (safety or reply or identity.staff_id is not None or identity.id is None):
         not_before = await allowed_from(tx, identity.client_id, not_before or now)
-    suppressed = identity.opted_out and not safety
-    status = "cancelled" if suppressed else "queued"
+    refused = None
+    if identity.client_id is not None and op == "send":
+        verdict = await verdict_for(tx, identity, purpose or (
+            "reply" if reply else "crisis" if safety else "checkin"))
+        refused = None if verdict.allowed else verdict.reason
+    status = "cancelled" if refused else "queued"
     segments = count_segments(body) if identity.channel == "sms" and op == "send" else None
     stamp = iso(now)
     row_id = await tx.execute(
@@ -85,28 +92,10 @@ async def enqueue(
         (op, ref, identity.channel, identity.address, identity.id, identity.client_id,
          identity.staff_id, body, message_key,
          json.dumps(reply_markup) if reply_markup else None, edit_of, priority, int(safety),
-         segments, status, iso(not_before or now), "opted out" if suppressed else None,
+         segments, status, iso(not_before or now), refused,
          dedupe_key, cause, stamp, stamp),
     )
     return row_id or None
-
-
-@lru_cache(maxsize=1)
-def _default_quiet() -> QuietHours:
-    from reminders.schedule.plans import load_config
-
-    return load_config().quiet
-
-
-async def allowed_from(tx: Tx, client_id: int | None, moment: datetime) -> datetime:
-    """`moment`, or the end of the client's quiet hours if it falls inside them."""
-    quiet = _default_quiet()
-    if client_id is not None:
-        row = await tx.one("SELECT quiet_start, quiet_end FROM clients WHERE id = ?",
-                           (client_id,))
-        if row and row[0] and row[1]:
-            quiet = QuietHours.parse(row[0], row[1])
-    return next_allowed(moment, quiet, tx.settings.timezone)
 
 
 # Status callbacks can arrive out of order; a later-ranked status never goes backwards.

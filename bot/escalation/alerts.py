@@ -346,7 +346,7 @@ async def _tell_client(tx: Tx, now: datetime, esc_id: int, staff_id: int) -> Non
     # The discreet variant of this text names nobody.
     await say_to_client(tx, now, esc["client_id"], "escalation.client_ack",
                         {"ack_first_name": str(name).split()[0]}, safety=True,
-                        cause=f"escalation:{esc_id}")
+                        purpose="crisis", cause=f"escalation:{esc_id}")
 
 
 async def resolve(tx: Tx, now: datetime, esc_id: int, staff_id: int, outcome: str,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from admin_web import importer
-from tests.conftest import Harness
-from tests.test_admin_support import (
+from tests.admin_web.support import (
     Demo,
     Panel,
     signed_in,
 )
-from tests.test_admin_support import demo as demo_fixture
-from tests.test_admin_support import panels as panels_fixture
+from tests.admin_web.support import demo as demo_fixture
+from tests.admin_web.support import panels as panels_fixture
+from tests.conftest import Harness
 
 # The shared fixtures, under the names tests ask for.
 demo = demo_fixture

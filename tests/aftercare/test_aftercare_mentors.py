@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.aftercare import mentor_chat, mentors
-from tests.conftest import Harness
-from tests.test_aftercare_support import (
+from tests.aftercare.support import (
     ALEX,
     DANA_CHAT,
     GIL_CHAT,
@@ -23,6 +22,7 @@ from tests.test_aftercare_support import (
     tg_texts,
     world,
 )
+from tests.conftest import Harness
 
 WED_12 = datetime(2026, 11, 25, 12, 1, tzinfo=UTC)  # T0 is Wednesday 25 November, 10:00 GMT
 

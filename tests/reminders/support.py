@@ -1,4 +1,4 @@
-"""Helpers for the reminder tests (tests/test_reminders_*.py): local times and a clock walk."""
+"""Helpers for the reminder tests (tests/reminders/test_reminders_*.py): local times and a clock walk."""
 
 from __future__ import annotations
 

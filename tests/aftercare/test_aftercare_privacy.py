@@ -11,9 +11,8 @@ from bot.aftercare import reads as aftercare
 from bot.conversation import start_flow
 from bot.core.passwords import hash_password
 from bot.escalation.findings import raise_finding
-from tests.conftest import Harness
-from tests.test_admin_support import Panel
-from tests.test_aftercare_support import (
+from tests.admin_web.support import Panel
+from tests.aftercare.support import (
     GIL_CHAT,
     GROUP_CHAT,
     JO_CHAT,
@@ -29,6 +28,7 @@ from tests.test_aftercare_support import (
     tg_texts,
     world,
 )
+from tests.conftest import Harness
 
 PASSWORD = "gil-test-password-123"
 WED_12 = datetime(2026, 11, 25, 12, 1, tzinfo=UTC)

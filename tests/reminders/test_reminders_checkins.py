@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.core.clock import parse_iso
 from reminders import planner
 from tests.conftest import Harness
-from tests.reminders_support import LONDON, OFFICER, SAM, advance_to, jump_to, local
+from tests.reminders.support import LONDON, OFFICER, SAM, advance_to, jump_to, local
 
 
 async def checkins(h: Harness, cid: int) -> list[tuple[str, datetime, str | None]]:

@@ -12,8 +12,7 @@ from bot.aftercare import enrolment, group_chat
 from bot.core.identities import Identity
 from bot.core.outbox import enqueue
 from config.settings import Rate, load_settings
-from tests.conftest import Harness
-from tests.test_aftercare_support import (
+from tests.aftercare.support import (
     ALEX,
     GIL_CHAT,
     GROUP_CHAT,
@@ -27,6 +26,7 @@ from tests.test_aftercare_support import (
     tg_texts,
     world,
 )
+from tests.conftest import Harness
 
 # Never in a group chat: anything about anyone's case, or the programme.
 GROUP_NEVER = re.compile(r"check-?in|score|stage|alert|escalat|officer|police|rehab|drug|"

@@ -9,7 +9,7 @@ from bot.core.people import InputError
 from bot.journey import move_stage
 from reminders import calendar
 from tests.conftest import Harness
-from tests.reminders_support import OFFICER, SAM, advance_to, jump_to, local, texts_to
+from tests.reminders.support import OFFICER, SAM, advance_to, jump_to, local, texts_to
 
 
 async def course_client(h: Harness) -> int:

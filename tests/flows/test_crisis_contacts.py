@@ -7,17 +7,16 @@ for an automated check that every number in the templates matches a single confi
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
 from bot.core.texts import render
+from config.paths import LOCALE_DIR, PROJECT_ROOT
 from flows.crisis import REPLY_CONTACTS, Contact, load_crisis_config
 
-DOC = Path(__file__).resolve().parents[2] / "shared" / "domain" / "scales-and-safety.md"
-FLOWS_PO = (Path(__file__).resolve().parents[1]
-            / "config" / "locale" / "en_GB" / "LC_MESSAGES" / "flows.po")
+DOC = PROJECT_ROOT.parent / "shared" / "domain" / "scales-and-safety.md"
+FLOWS_PO = LOCALE_DIR / "en_GB" / "LC_MESSAGES" / "flows.po"
 CONFIG = load_crisis_config()
 
 

@@ -9,15 +9,15 @@ from datetime import timedelta
 from typing import Any
 
 from bot.core.clock import iso
-from tests.conftest import Harness
-from tests.test_admin_support import (
+from tests.admin_web.support import (
     Demo,
     raise_amber,
     signed_in,
     visible,
 )
-from tests.test_admin_support import demo as demo_fixture
-from tests.test_admin_support import panels as panels_fixture
+from tests.admin_web.support import demo as demo_fixture
+from tests.admin_web.support import panels as panels_fixture
+from tests.conftest import Harness
 
 # The shared fixtures, under the names tests ask for.
 demo = demo_fixture

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from config.paths import config_file
 from flows import questions as q
 from flows.client import ClientView, History
 from flows.intents import Detection, Intent
@@ -48,7 +49,7 @@ def test_config_matches_the_signed_off_matrix() -> None:
 
 
 def test_threshold_config_is_strict(tmp_path: Path) -> None:
-    text = (Path(__file__).parents[1] / "config" / "risk.toml").read_text()
+    text = config_file("risk.toml").read_text()
     for broken, match in (
         (text.replace("craving_min = 8", "craving_minimum = 8"), "unknown"),
         (text.replace("craving_min = 8\n", ""), "missing"),

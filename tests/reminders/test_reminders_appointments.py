@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from reminders import calendar
 from tests.conftest import Harness
-from tests.reminders_support import LONDON, OFFICER, SAM, advance_to, jump_to, local, texts_to
+from tests.reminders.support import LONDON, OFFICER, SAM, advance_to, jump_to, local, texts_to
 
 
 async def private_client(h: Harness, **kw: object) -> int:

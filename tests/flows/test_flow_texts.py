@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import re
 import string
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
 from bot.core.segments import is_gsm7
 from bot.core.texts import catalog, has_text, render
+from config.paths import LOCALE_DIR
 from flows import risk
 from flows.crisis import load_crisis_config
 from flows.model import ChoiceAnswer, FreeTextAnswer, NumberAnswer, TimeAnswer, YesNoAnswer
 from flows.registry import REGISTRY
 
-PO = Path(__file__).resolve().parents[1] / "config" / "locale" / "en_GB" / "LC_MESSAGES" / "flows.po"
+PO = LOCALE_DIR / "en_GB" / "LC_MESSAGES" / "flows.po"
 with PO.open("rb") as _fh:
     KEYS = [str(m.id) for m in read_po(_fh, locale="en_GB") if m.id]
 

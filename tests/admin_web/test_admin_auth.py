@@ -11,15 +11,15 @@ import pytest
 from admin_web import sessions, throttle
 from admin_web.security import CSP
 from bot.core.clock import FixedClock
-from tests.conftest import Harness
-from tests.test_admin_support import (
+from tests.admin_web.support import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     Demo,
     signed_in,
 )
-from tests.test_admin_support import demo as demo_fixture
-from tests.test_admin_support import panels as panels_fixture
+from tests.admin_web.support import demo as demo_fixture
+from tests.admin_web.support import panels as panels_fixture
+from tests.conftest import Harness
 
 # The shared fixtures, under the names tests ask for.
 demo = demo_fixture

@@ -16,10 +16,10 @@ import pytest
 from bot.aftercare import enrolment, milestones
 from bot.app import create_app
 from bot.core.clock import FixedClock, iso
+from tests.aftercare.support import GROUP_CHAT, SAM, link_chat, run_until, sms_texts, tg_texts
 from tests.conftest import T0, Harness
 from tests.conftest import test_settings as settings_for
 from tests.fakes import FakeTelegramApi, FakeTwilioApi
-from tests.test_aftercare_support import GROUP_CHAT, SAM, link_chat, run_until, sms_texts, tg_texts
 
 NZ = "Pacific/Auckland"  # T0 (10:00 UTC, 25 Nov) is 23:00 on 25 Nov there
 
@@ -72,7 +72,7 @@ async def test_group_congratulation_only_with_consent(nz: Harness) -> None:
     cid = await sam(h)
     await h.write(lambda tx: tx.execute("UPDATE clients SET discreet = 0 WHERE id = ?", (cid,)))
     gil = await h.add_client("C-10", "Gil", phone="+447700900210", stage="aftercare")
-    from tests.test_aftercare_support import promote
+    from tests.aftercare.support import promote
 
     mentor = await promote(h, gil)
     group = await h.write(lambda tx: enrolment.add_group(

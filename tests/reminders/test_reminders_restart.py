@@ -20,7 +20,7 @@ from reminders import calendar
 from tests.conftest import T0, Harness
 from tests.conftest import test_settings as make_settings
 from tests.fakes import FakeTelegramApi, FakeTwilioApi
-from tests.reminders_support import SAM, jump_to, local, texts_to
+from tests.reminders.support import SAM, jump_to, local, texts_to
 
 JO = "+447700900124"
 

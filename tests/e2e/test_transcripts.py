@@ -29,7 +29,7 @@ from bot.core.clock import iso
 from bot.service import Service
 from tests.conftest import Harness
 
-TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.txt"))
+TRANSCRIPTS = sorted((Path(__file__).resolve().parents[1] / "transcripts").glob("*.txt"))
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 

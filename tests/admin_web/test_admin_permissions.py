@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 
 from admin_web.permissions import CAPABILITIES, allowed
-from tests.conftest import Harness
-from tests.test_admin_support import (
+from tests.admin_web.support import (
     Demo,
     Panel,
     raise_amber,
     signed_in,
     visible,
 )
-from tests.test_admin_support import demo as demo_fixture
-from tests.test_admin_support import panels as panels_fixture
+from tests.admin_web.support import demo as demo_fixture
+from tests.admin_web.support import panels as panels_fixture
+from tests.conftest import Harness
 
 # The shared fixtures, under the names tests ask for.
 demo = demo_fixture

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 import string
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
 from bot.core.segments import is_gsm7
 from bot.core.texts import catalog, render
+from config.paths import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = PROJECT_ROOT
 PO = ROOT / "config" / "locale" / "en_GB" / "LC_MESSAGES" / "aftercare.po"
 with PO.open("rb") as _fh:
     KEYS = sorted(str(m.id) for m in read_po(_fh, locale="en_GB") if m.id)

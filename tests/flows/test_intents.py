@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from config.paths import config_file
 from flows.crisis import CATEGORIES, load_crisis_config
 from flows.intents import Intent, classify, detect, normalise
 
@@ -179,7 +180,7 @@ def test_default_phrases_come_from_config() -> None:
 
 
 def test_config_errors(tmp_path: Path) -> None:
-    text = (Path(__file__).parents[1] / "config" / "crisis.toml").read_text()
+    text = config_file("crisis.toml").read_text()
     path = tmp_path / "crisis.toml"
     for broken, match in (
         (text.replace('"116 123"\nverified = true', '"116 123"\nverified = false'), "not verified"),
