@@ -10,7 +10,7 @@ from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.core.identities import add_identity
-from bot.core.people import InputError
+from bot.core.people import CASE_ROLES, InputError
 from bot.core.phones import InvalidPhone, normalise_phone
 
 LINK_CHANNELS = ("sms", "telegram", "sim")
@@ -64,7 +64,7 @@ async def link_number(tx: Tx, now: datetime, client_id: int, channel: str, raw_a
 
 async def reassign(tx: Tx, now: datetime, client_id: int, officer_id: int, actor: str) -> None:
     officer = await tx.one("SELECT role, active FROM staff WHERE id = ?", (officer_id,))
-    if officer is None or not officer["active"] or officer["role"] not in ("officer", "supervisor"):
+    if officer is None or not officer["active"] or officer["role"] not in CASE_ROLES:
         raise InputError("officer: choose an active officer or supervisor")
     old = await tx.value("SELECT officer_id FROM clients WHERE id = ?", (client_id,))
     if old is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from admin_web.labels import SOURCE_LABELS, STAGE_LABELS
 from bot.core.db import Tx
-from bot.core.people import REF_RE, STAGES, Contact, InputError, add_client
+from bot.core.people import CASE_ROLES_SQL, REF_RE, STAGES, Contact, InputError, add_client
 from bot.core.phones import InvalidPhone, normalise_phone
 
 REQUIRED = ("ref", "first_name", "officer_username")
@@ -197,7 +197,7 @@ async def current_state(db: Any) -> tuple[dict[str, int], set[str], set[str]]:
     """What `parse` checks against: officers, used refs, taken addresses (db or tx)."""
     officers = {r[0]: r[1] for r in await db.all(
         "SELECT username, id FROM staff WHERE active = 1 AND username IS NOT NULL"
-        " AND role IN ('officer', 'supervisor')")}
+        " AND role IN " + CASE_ROLES_SQL)}
     refs = {r[0] for r in await db.all("SELECT ref FROM clients")}
     taken = {f"{r[0]}:{r[1]}" for r in await db.all(
         "SELECT channel, address FROM identities WHERE active = 1")}

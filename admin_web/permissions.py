@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-ROLES = ("officer", "supervisor", "admin", "mentor")
+from bot.core.people import ROLES
 
 # capability -> roles. Officer: own caseload and escalations routed to them. Supervisor:
 # everything about cases, reassignment, the rota. Admin: staff accounts and settings, never a

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.core.clock import SystemClock
 from bot.core.db import Database, Tx
-from bot.core.people import STAGES
+from bot.core.people import ROLES, STAGES
 from config.settings import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[Any]]
@@ -312,6 +312,21 @@ async def cmd_client_stage(args: argparse.Namespace, settings: Settings) -> None
          + ("; post-discharge protocol started" if done == "discharged" else ""))
 
 
+@command("client custody")
+async def cmd_client_custody(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.core.people import client_id_by_ref
+    from bot.journey import set_custody
+
+    async def work(tx: Tx) -> bool:
+        return await set_custody(tx, now(), await client_id_by_ref(tx, args.ref),
+                                 args.state == "on", "cli")
+
+    changed = await in_db(settings, work)
+    emit(args, {"client": args.ref, "in_custody": args.state == "on", "changed": changed},
+         f"{args.ref}: {'in custody' if args.state == 'on' else 'not in custody'}"
+         + ("" if changed else " (no change)"))
+
+
 def _escalation_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentParser],
                         staff: Any, client: Any) -> None:
     escs = add("escalations", "escalations").add_subparsers(dest="sub", required=True)
@@ -347,6 +362,11 @@ def _escalation_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentPar
     cs.add_argument("stage", choices=STAGES)
     cs.add_argument("--reason", required=True)
     cs.add_argument("--json", action="store_true")
+    cc = client.add_parser("custody", help="record a client in custody (nothing automated is sent)"
+                                           " or out again")
+    cc.add_argument("ref")
+    cc.add_argument("state", choices=("on", "off"))
+    cc.add_argument("--json", action="store_true")
     cd = client.add_parser("discharge", help="record leaving rehab or custody")
     cd.add_argument("ref")
     cd.add_argument("--reason", required=True, choices=("early", "completed", "custody-release"))
@@ -376,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff = add("staff", "staff accounts").add_subparsers(dest="sub", required=True)
     sa = staff.add_parser("add", help="add a staff member; prints the id")
     sa.add_argument("--name", required=True)
-    sa.add_argument("--role", required=True, choices=("officer", "supervisor", "admin", "mentor"))
+    sa.add_argument("--role", required=True, choices=ROLES)
     sa.add_argument("--phone")
     sa.add_argument("--telegram-chat-id")
     sa.add_argument("--username")

@@ -57,7 +57,7 @@ def crisis_params() -> dict[str, str]:
 
 
 def view(client: ClientInfo, now: datetime) -> ClientView:
-    heightened = bool(client.heightened_until and parse_iso(client.heightened_until) > now)
+    heightened = client.heightened(now)
     return ClientView(first_name=client.first_name, language=client.language,
                       discreet=client.discreet, in_heightened_window=heightened,
                       codeword=client.codeword, consented=client.consented,

@@ -60,6 +60,8 @@ async def discharge(tx: Tx, now: datetime, client_id: int, reason: str, actor: s
     until = now + timedelta(days=HEIGHTENED_DAYS)
     await tx.execute("UPDATE clients SET heightened_until = ? WHERE id = ?",
                      (iso(until), client_id))
+    if reason == "custody-release":
+        await set_custody(tx, now, client_id, False, actor)
     if stage:
         await move_stage(tx, now, client_id, stage, actor, f"discharge: {reason}")
     await audit(tx, now, actor, "client.discharged", "client", client_id, reason=reason,
@@ -92,3 +94,17 @@ async def change_stage(tx: Tx, now: datetime, client_id: int, stage: str, actor:
         await discharge(tx, now, client_id, kind, actor)
         return "discharged"
     return "moved"
+
+
+async def set_custody(tx: Tx, now: datetime, client_id: int, in_custody: bool, actor: str) -> bool:
+    """Record that a client is in custody (or out again). While in custody nothing automated is
+    sent (bot.core.contact); their officer is told of what was held back instead. Returns
+    whether anything changed."""
+    if await tx.value("SELECT 1 FROM clients WHERE id = ?", (client_id,)) is None:
+        raise InputError(f"client: no client {client_id}")
+    changed = await tx.execute(
+        "UPDATE clients SET in_custody_since = ? WHERE id = ? AND (in_custody_since IS NULL) = ?",
+        (iso(now) if in_custody else None, client_id, int(in_custody)))
+    if changed:
+        await audit(tx, now, actor, "client.custody", "client", client_id, in_custody=in_custody)
+    return bool(changed)

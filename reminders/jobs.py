@@ -27,7 +27,7 @@ from bot.core import timers
 from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Database, Tx
-from bot.core.messaging import ClientInfo, say
+from bot.core.messaging import ClientInfo, say, under_watch
 from bot.core.texts import format_when, render
 from bot.escalation.findings import raise_finding
 from flows import engine
@@ -194,7 +194,7 @@ async def _checkin(tx: Tx, timer: timers.Timer, now: datetime, kind: SendKind) -
     outcome = _flow_outcome(await start_flow(tx, now, client.id, p["flow"],
                                              cause=f"timer:{timer.key}"))
     if kind == "checkin" and outcome in ASKED:
-        heightened = bool(client.heightened_until and parse_iso(client.heightened_until) > now)
+        heightened = client.heightened(now)
         deadline = missed_checkin_deadline(now, heightened, config().checkins)
         await timers.schedule(tx, now, f"missed_checkin:{client.id}:{p.get('day', iso(now)[:10])}",
                               "missed_checkin", deadline, client_id=client.id,
@@ -229,7 +229,7 @@ async def missed_checkin(tx: Tx, timer: timers.Timer, now: datetime) -> str:
         " AND status = 'done' AND outcome IN (?, ?)", (cid, *ASKED))
     since = parse_iso(last_reply or began or iso(sent_at))
     heightened_until = await tx.value("SELECT heightened_until FROM clients WHERE id = ?", (cid,))
-    heightened = bool(heightened_until and parse_iso(heightened_until) > now)
+    heightened = under_watch(heightened_until, now)
     cfg = config().checkins
     # Never replied: the silence counts from the first check-in, which is itself "asked".
     asked = sent_at if last_reply is not None else None

@@ -10,13 +10,13 @@ Three ways to store a plan, because re-planning must never re-send:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
+from bot.core import timers
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
 from bot.core.quiet import client_quiet
@@ -26,21 +26,11 @@ from reminders.schedule.plans import RemindersConfig, load_config
 
 log = logging.getLogger(__name__)
 
-StoreMode = Literal["replace", "keep", "revive"]
+StoreMode = timers.WriteMode
 # PlannedSend.kind -> timer kind (the handler in reminders.jobs).
 TIMER_KIND = {"reminder": "reminder", "followup": "missed_session", "checkin": "checkin",
               "scale": "scale"}
 
-_INSERT = ("INSERT INTO timers (key, kind, client_id, due_at, payload, created_at)"
-           " VALUES (?, ?, ?, ?, ?, ?)")
-_REARM = (" ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, client_id = excluded.client_id,"
-          " due_at = excluded.due_at, payload = excluded.payload, status = 'pending',"
-          " attempts = 0, outcome = NULL, done_at = NULL")
-_SQL: dict[StoreMode, str] = {
-    "replace": _INSERT + _REARM,
-    "keep": _INSERT + " ON CONFLICT (key) DO NOTHING",
-    "revive": _INSERT + _REARM + " WHERE timers.status = 'cancelled'",
-}
 
 
 @lru_cache(maxsize=1)
@@ -67,13 +57,10 @@ def payload(send: PlannedSend, extra: Mapping[str, Any] | None = None) -> dict[s
 async def store(tx: Tx, now: datetime, sends: Iterable[PlannedSend], mode: StoreMode,
                 extra: Mapping[str, Any] | None = None) -> int:
     """Write planned sends as timer rows in one executemany. Returns how many were offered."""
-    created = iso(now)
-    rows = [(s.key, TIMER_KIND[s.kind], None if s.client_id is None else int(s.client_id),
-             iso(s.due_at), json.dumps(payload(s, extra), sort_keys=True), created)
-            for s in sends]
-    if rows:
-        await tx.executemany(_SQL[mode], rows)
-    return len(rows)
+    return await timers.schedule_many(tx, [
+        timers.row(now, s.key, TIMER_KIND[s.kind], s.due_at,
+                   None if s.client_id is None else int(s.client_id), payload(s, extra))
+        for s in sends], mode)
 
 
 def utc(text: str) -> datetime:

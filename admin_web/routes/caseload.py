@@ -16,7 +16,7 @@ from admin_web.permissions import User, caseload_scope
 from admin_web.templating import page
 from admin_web.web import db, now
 from bot.core.audit import audit
-from bot.core.people import STAGES, STATUSES
+from bot.core.people import CASE_ROLES_SQL, STAGES, STATUSES
 
 MAX_ROWS = 500
 
@@ -66,7 +66,7 @@ async def caseload_page(request: Request, user: User) -> Response:
         f"SELECT DISTINCT c.area FROM clients c WHERE {scope} AND c.area IS NOT NULL"
         " ORDER BY c.area", params)]
     officers = await db(request).all(
-        "SELECT id, name FROM staff WHERE role IN ('officer', 'supervisor') AND active = 1"
+        "SELECT id, name FROM staff WHERE role IN " + CASE_ROLES_SQL + " AND active = 1"
         " ORDER BY name") if user.role == "supervisor" else []
     return await page(request, "caseload.html", rows=rows, f=f, areas=areas, officers=officers,
                       stages=STAGES, statuses=STATUSES, max_rows=MAX_ROWS,

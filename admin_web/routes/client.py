@@ -26,7 +26,7 @@ from admin_web.web import db, field, int_field, now, path_int, read_form, see_ot
 from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
-from bot.core.people import STAGES, InputError
+from bot.core.people import CASE_ROLES_SQL, STAGES, InputError
 from bot.journey import change_stage, discharge
 from flows import registry
 from flows.scales import SCALES
@@ -153,7 +153,7 @@ async def client_page(request: Request, user: User) -> Response:
         "SELECT n.body, n.at, s.name FROM client_notes n JOIN staff s ON s.id = n.staff_id"
         " WHERE n.client_id = ? ORDER BY n.at DESC, n.id DESC", (client_id,))
     officers = await database.all(
-        "SELECT id, name FROM staff WHERE role IN ('officer', 'supervisor') AND active = 1"
+        "SELECT id, name FROM staff WHERE role IN " + CASE_ROLES_SQL + " AND active = 1"
         " ORDER BY name") if allowed(user.role, "client.reassign") else []
     trends, scale_charts = await _charts(database, client_id,
                                          iso(moment - timedelta(days=TREND_DAYS)))

@@ -19,7 +19,7 @@ from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.core.passwords import WeakPassword, hash_password
-from bot.core.people import ROLES, Contact, InputError, add_staff
+from bot.core.people import CASE_ROLES, ROLES, Contact, InputError, add_staff
 from bot.core.rota import add_duty, parse_local, set_availability
 
 
@@ -44,7 +44,7 @@ async def staff_page(request: Request, user: User) -> Response:
         request, "staff.html", staff=staff, rota=rota, roles=ROLES,
         duty_now={k: names.get(v) for k, v in duty_now.items()},
         can_rota=allowed(user.role, "rota"), can_accounts=allowed(user.role, "staff.accounts"),
-        duty_staff=[s for s in staff if s["active"] and s["role"] in ("officer", "supervisor")])
+        duty_staff=[s for s in staff if s["active"] and s["role"] in CASE_ROLES])
 
 
 Change = Callable[[Tx, User, Any, datetime, Request], Awaitable[str]]

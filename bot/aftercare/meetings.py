@@ -10,7 +10,6 @@ stand, and the group's neutral post goes to its Telegram chat ('meeting:<meeting
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -43,21 +42,13 @@ PLAN = "aftercare_meeting"
 # /attendance reaches back this far for the meeting it is about.
 REGISTER_LOOKBACK = timedelta(days=7)
 
-# Insert what is missing; bring back a row cancelled earlier (a member who left and came back);
-# never re-arm one that was sent.
-_UPSERT = ("INSERT INTO timers (key, kind, client_id, due_at, payload, created_at)"
-           " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at,"
-           " payload = excluded.payload, status = 'pending', attempts = 0, outcome = NULL,"
-           " done_at = NULL WHERE timers.status = 'cancelled'")
-
-
 async def _store(tx: Tx, now: datetime, sends: Iterable[PlannedSend], kind: str,
                  extra: dict[str, Any]) -> int:
-    rows = [(s.key, kind, None if s.client_id is None else int(s.client_id), iso(s.due_at),
-             json.dumps(payload(s, extra), sort_keys=True), iso(now)) for s in sends]
-    if rows:
-        await tx.executemany(_UPSERT, rows)
-    return len(rows)
+    # Insert what is missing; bring back a row cancelled earlier (a member who left and came
+    # back); never re-arm one that was sent.
+    return await timers.schedule_many(tx, [
+        timers.row(now, s.key, kind, s.due_at, None if s.client_id is None else int(s.client_id),
+                   payload(s, extra)) for s in sends], "revive")
 
 
 # Planning ------------------------------------------------------------------------------------

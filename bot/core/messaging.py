@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.audit import audit
+from bot.core.clock import parse_iso
+from bot.core.contact import verdict_for
 from bot.core.db import Tx
 from bot.core.identities import Identity, identities_of
 from bot.core.outbox import PRIORITY_NORMAL, enqueue
@@ -29,9 +31,18 @@ class ClientInfo:
     heightened_until: str | None
     codeword: str | None
 
+    def heightened(self, now: datetime) -> bool:
+        """In the 28-day watch after leaving rehab or custody (bot.journey.discharge)."""
+        return under_watch(self.heightened_until, now)
+
     @property
     def officer_first_name(self) -> str:
         return self.officer_name.split()[0] if self.officer_name else ""
+
+
+def under_watch(heightened_until: str | None, now: datetime) -> bool:
+    """The one test of the heightened watch: its end (stored UTC) is still ahead."""
+    return bool(heightened_until and parse_iso(heightened_until) > now)
 
 
 async def load_client(tx: Tx, client_id: int) -> ClientInfo | None:
@@ -127,6 +138,11 @@ async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, acto
     ident = await client_identity(tx, client)
     if ident is None:
         raise ValueError("this client has no phone or Telegram linked")
+    verdict = await verdict_for(tx, ident, "officer")
+    if not verdict.allowed:
+        # Said to the officer at once, rather than a row that silently never goes.
+        raise ValueError(f"not sent: the client is {verdict.reason}" if verdict.reason !=
+                         "opted out" else "not sent: the client has opted out of messages")
     row = await enqueue(tx, now, ident, text, message_key="officer.free_text",
                         cause=f"officer:{actor}", purpose="officer")
     await audit(tx, now, actor, "client.message_sent", "client", client_id, outbox_id=row)

@@ -66,8 +66,8 @@ async def enqueue(
 
     `purpose` (bot.core.contact.PURPOSES) is checked against the contact policy for a client;
     a message the policy refuses is stored as cancelled with the reason, so the timeline shows
-    what was not sent and why. Without a purpose: a `reply` is "reply", `safety` is "crisis"
-    and anything else "checkin" (the strictest for a message we start).
+    what was not sent and why. Without a purpose: `safety` is "crisis" (it wins: a crisis reply to
+    someone who opted out must go), a `reply` is "reply", else "checkin" (the strictest).
 
     Quiet hours: a message we start (not a `reply` to someone who just wrote, not safety, not
     to staff) waits until quiet hours end. This is the last line of defence against a text at
@@ -78,7 +78,7 @@ async def enqueue(
     refused = None
     if identity.client_id is not None and op == "send":
         verdict = await verdict_for(tx, identity, purpose or (
-            "reply" if reply else "crisis" if safety else "checkin"))
+            "crisis" if safety else "reply" if reply else "checkin"))
         refused = None if verdict.allowed else verdict.reason
     status = "cancelled" if refused else "queued"
     segments = count_segments(body) if identity.channel == "sms" and op == "send" else None

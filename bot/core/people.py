@@ -13,6 +13,9 @@ from bot.core.identities import add_identity
 from bot.core.phones import normalise_phone
 
 ROLES = ("officer", "supervisor", "admin", "mentor")
+# Roles that hold a caseload and can be on the duty rota.
+CASE_ROLES = ("officer", "supervisor")
+CASE_ROLES_SQL = "('officer', 'supervisor')"  # the same, for an SQL IN (...)
 STAGES = (
     "referral", "engagement", "police_assessment", "rehab_assessment", "pre_admission",
     "in_rehab", "completed", "discharged_early", "aftercare",
@@ -91,7 +94,7 @@ async def add_client(tx: Tx, now: datetime, *, ref: str, first_name: str, office
     if await tx.value("SELECT 1 FROM clients WHERE ref = ?", (ref,)):
         raise InputError(f"ref: {ref!r} already exists")
     officer = await tx.one("SELECT role, active FROM staff WHERE id = ?", (officer_id,))
-    if officer is None or not officer[1] or officer[0] not in ("officer", "supervisor"):
+    if officer is None or not officer[1] or officer[0] not in CASE_ROLES:
         raise InputError(f"officer: {officer_id} is not an active officer or supervisor")
     if stage not in STAGES:
         raise InputError(f"stage: {stage!r} must be one of {', '.join(STAGES)}")

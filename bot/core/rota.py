@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
-from bot.core.people import InputError
+from bot.core.people import CASE_ROLES, InputError
 
 
 def parse_local(text: str, tz: str) -> datetime:
@@ -38,7 +38,7 @@ async def add_duty(tx: Tx, now: datetime, staff_id: int, duty: str, start: datet
     if end <= start:
         raise InputError("the duty must end after it starts")
     role = await tx.value("SELECT role FROM staff WHERE id = ? AND active = 1", (staff_id,))
-    if role not in ("officer", "supervisor"):
+    if role not in CASE_ROLES:
         raise InputError(f"staff: {staff_id} is not an active officer or supervisor")
     rota_id = await tx.execute(
         "INSERT INTO rota (staff_id, duty, starts_at, ends_at, created_at) VALUES (?, ?, ?, ?, ?)",

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Database, Tx
@@ -54,20 +54,39 @@ async def schedule(tx: Tx, now: datetime, key: str, kind: str, due_at: datetime,
                    client_id: int | None = None, payload: dict[str, Any] | None = None,
                    replace: bool = True) -> None:
     """Create or move the timer `key`. `replace=False` keeps an existing pending row as it is."""
-    body = json.dumps(payload or {}, sort_keys=True)
-    if replace:
-        await tx.execute(
-            "INSERT INTO timers (key, kind, client_id, due_at, payload, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
-            " kind = excluded.kind, client_id = excluded.client_id, due_at = excluded.due_at,"
-            " payload = excluded.payload, status = 'pending', attempts = 0, outcome = NULL,"
-            " done_at = NULL",
-            (key, kind, client_id, iso(due_at), body, iso(now)))
-    else:
-        await tx.execute(
-            "INSERT INTO timers (key, kind, client_id, due_at, payload, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            (key, kind, client_id, iso(due_at), body, iso(now)))
+    await tx.execute(_WRITE["replace" if replace else "keep"],
+                     row(now, key, kind, due_at, client_id, payload))
+
+
+# The one way timer rows are written (one row here, many in schedule_many):
+# replace  create, or re-arm whatever is there (a moved reminder, the next escalation level)
+# keep     create only if missing (the daily planner: never touch a row already planned)
+# revive   create, or bring back a row cancelled earlier; never re-arm one that ran
+WriteMode = Literal["replace", "keep", "revive"]
+_INSERT = ("INSERT INTO timers (key, kind, client_id, due_at, payload, created_at)"
+           " VALUES (?, ?, ?, ?, ?, ?)")
+_REARM = (" ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, client_id = excluded.client_id,"
+          " due_at = excluded.due_at, payload = excluded.payload, status = 'pending',"
+          " attempts = 0, outcome = NULL, done_at = NULL")
+_WRITE: dict[str, str] = {
+    "replace": _INSERT + _REARM,
+    "keep": _INSERT + " ON CONFLICT (key) DO NOTHING",
+    "revive": _INSERT + _REARM + " WHERE timers.status = 'cancelled'",
+}
+
+
+def row(now: datetime, key: str, kind: str, due_at: datetime, client_id: int | None = None,
+        payload: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """A timer row for schedule_many."""
+    return (key, kind, client_id, iso(due_at), json.dumps(payload or {}, sort_keys=True),
+            iso(now))
+
+
+async def schedule_many(tx: Tx, rows: list[tuple[Any, ...]], mode: WriteMode) -> int:
+    """Write many timer rows (from `row`) in one statement; returns how many were offered."""
+    if rows:
+        await tx.executemany(_WRITE[mode], rows)
+    return len(rows)
 
 
 async def cancel(tx: Tx, now: datetime, key_prefix: str, reason: str = "cancelled") -> int:

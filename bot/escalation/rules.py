@@ -110,11 +110,17 @@ def ack_deadline(severity: str, now: datetime, deadlines: Mapping[str, timedelta
         return now + deadlines["red"]
     if severity == "AMBER":
         return add_working_time(now, deadlines["amber"], hours, tz)
+    # The same local time on the Nth working day after today (Friday 16:30 -> Monday 16:30, as
+    # Thursday -> Friday; Sunday 10:00 -> Monday 10:00), kept within that day's working hours
+    # (a 22:00 finding is due by the next working day's close).
     days = max(1, round(deadlines["routine"] / timedelta(days=1)))
-    cursor = now
+    local = now.astimezone(tz)
+    day = local.date()
     for _ in range(days):
-        cursor = _next_opening(cursor + timedelta(days=1), hours, tz)
-    return _next_opening(cursor, hours, tz)
+        day += timedelta(days=1)
+        while day.weekday() not in hours.days:
+            day += timedelta(days=1)
+    return datetime.combine(day, min(max(local.time(), hours.start), hours.end), tz)
 
 
 @dataclass(frozen=True)
