@@ -20,6 +20,7 @@ from bot.core.clock import Clock
 from bot.core.outbox import record_delivery_status
 from bot.http_guard import InputGuard
 from bot.inbound import InboundMessage
+from bot.logs import install as install_log_redaction
 from bot.service import Service
 from config.settings import Settings
 
@@ -225,6 +226,7 @@ async def healthz(request: Request) -> Response:
 
 def create_app(settings: Settings, clock: Clock | None = None,
                tick_seconds: float | None = None) -> Starlette:
+    install_log_redaction(settings)  # before anything can log a token, a number or a text
     service = Service(settings, clock, **({"tick_seconds": tick_seconds} if tick_seconds else {}))
 
     @asynccontextmanager
