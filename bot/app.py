@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from twilio.request_validator import RequestValidator
 
-from bot.core.clock import Clock
+from bot.core.clock import Clock, iso
 from bot.core.outbox import record_delivery_status
 from bot.http_guard import InputGuard
 from bot.inbound import InboundMessage
@@ -210,18 +210,55 @@ async def telegram_webhook(request: Request) -> Response:
     return Response(status_code=200)
 
 
-async def healthz(request: Request) -> Response:
-    svc = service_of(request)
+async def _checks(svc: Service) -> dict[str, str]:
     checks = svc.health()
     try:
         await svc.db.value("SELECT 1")
-        queued = await svc.db.value("SELECT COUNT(*) FROM outbox WHERE status = 'queued'")
     except Exception as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
-        queued = None
+    return checks
+
+
+async def healthz(request: Request) -> Response:
+    """Up or not, for a load balancer: nothing else (queue depths are in /metrics)."""
+    ok = all(v == "ok" for v in (await _checks(service_of(request))).values())
+    return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+
+
+# Counts only: never a name, number or text. Each is one indexed or small aggregate query.
+METRICS_SQL = {
+    "outbox_queued": "SELECT COUNT(*) FROM outbox WHERE status = 'queued'",
+    "outbox_sending": "SELECT COUNT(*) FROM outbox WHERE status = 'sending'",
+    "outbox_failed": "SELECT COUNT(*) FROM outbox WHERE status = 'failed'",
+    "outbox_oldest_queued_at": "SELECT MIN(created_at) FROM outbox WHERE status = 'queued'",
+    "inbound_failed": "SELECT COUNT(*) FROM inbound WHERE status = 'failed'",
+    "escalations_unacknowledged":
+        "SELECT COUNT(*) FROM escalations WHERE status IN ('open', 'notified')",
+    "timers_overdue": "SELECT COUNT(*) FROM timers WHERE status = 'pending' AND due_at < ?",
+}
+
+
+async def metrics(request: Request) -> Response:
+    """Checks and queue depths for operators' monitoring, behind O2R_METRICS_TOKEN."""
+    svc = service_of(request)
+    expected = svc.settings.metrics_token
+    if not expected:
+        return PlainTextResponse("not found", status_code=404)
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+        return PlainTextResponse("unauthorized", status_code=401,
+                                 headers={"www-authenticate": "Bearer"})
+    checks = await _checks(svc)
+    now = iso(svc.clock.now())
+    values: dict[str, object] = {}
+    for name, sql in METRICS_SQL.items():
+        try:
+            values[name] = await svc.db.value(sql, (now,) if "?" in sql else ())
+        except Exception:
+            values[name] = None
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"ok": ok, **checks, "outbox_queued": queued},
-                        status_code=200 if ok else 503)
+    return JSONResponse({"ok": ok, "checks": checks, **values},
+                        headers={"cache-control": "no-store"})
 
 
 def create_app(settings: Settings, clock: Clock | None = None,
@@ -242,7 +279,8 @@ def create_app(settings: Settings, clock: Clock | None = None,
         Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
         Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
     ]
-    routes: list[Route | Mount] = [Route("/healthz", healthz), *webhook_routes]
+    routes: list[Route | Mount] = [Route("/healthz", healthz), Route("/metrics", metrics),
+                                   *webhook_routes]
     if settings.simulator:
         from bot.simulator_web import simulator_routes
 

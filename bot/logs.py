@@ -80,7 +80,8 @@ _current: Redactor | None = None
 
 def secrets_of(settings: Settings) -> list[str | None]:
     return [settings.telegram_token, settings.telegram_webhook_secret,
-            settings.twilio_auth_token, settings.twilio_account_sid, settings.secret_key]
+            settings.twilio_auth_token, settings.twilio_account_sid, settings.secret_key,
+            settings.metrics_token]
 
 
 def install(settings: Settings) -> Redactor:
