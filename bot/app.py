@@ -7,23 +7,27 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from twilio.request_validator import RequestValidator
 
-from bot.core.clock import Clock
+from bot.core.clock import Clock, iso
 from bot.core.outbox import record_delivery_status
+from bot.http_guard import InputGuard
 from bot.inbound import InboundMessage
+from bot.logs import install as install_log_redaction
 from bot.service import Service
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-MAX_BODY = 64 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def service_of(request: Request) -> Service:
@@ -36,9 +40,13 @@ async def _twilio_form(request: Request, path: str) -> tuple[bool, object]:
     settings = svc.settings
     if not settings.twilio_enabled:
         return False, None
-    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+    # Twilio posts url-encoded forms only: a multipart body (file parts) is refused unread.
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
         return False, None
-    form = await request.form()
+    try:
+        form = await request.form()
+    except (HTTPException, ValueError):
+        return False, None
     url = settings.public(path)
     if request.url.query:
         url += "?" + request.url.query
@@ -96,40 +104,88 @@ async def twilio_status(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _telegram_message(update: dict[str, object]) -> InboundMessage | None:
-    """Our own reading of a Bot API update; python-telegram-bot stays the sending transport."""
-    uid = str(update.get("update_id"))
-    if "message" in update and isinstance(update["message"], dict):
-        m = update["message"]
-        chat = m.get("chat") or {}
-        chat_type = str(chat.get("type", "private"))
-        sender = m.get("from") or {}
-        payload = {"chat_type": chat_type, "from_id": sender.get("id"),
-                   "message_id": m.get("message_id")}
+class MalformedUpdate(ValueError):
+    """An update whose shape no Telegram server sends: answered 400, nothing stored."""
+
+
+def _obj(value: object, what: str, required: bool = False) -> dict[str, Any]:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedUpdate(f"{what} must be an object")
+    return value
+
+
+def _chat_id(chat: dict[str, Any], what: str = "chat.id") -> str:
+    # Telegram ids are integers (negative for groups); bool is an int in Python, refuse it too.
+    cid = chat.get("id")
+    if not isinstance(cid, int) or isinstance(cid, bool):
+        raise MalformedUpdate(f"{what} must be an integer")
+    return str(cid)
+
+
+def _opt_int(value: object, what: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MalformedUpdate(f"{what} must be an integer")
+    return value
+
+
+def _opt_str(value: object, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedUpdate(f"{what} must be a string")
+    return value
+
+
+def _chat_type(chat: dict[str, Any]) -> str:
+    return _opt_str(chat.get("type"), "chat.type") or "private"
+
+
+def _telegram_message(update: dict[str, Any]) -> InboundMessage | None:
+    """Our own reading of a Bot API update; python-telegram-bot stays the sending transport.
+
+    Every field we use is type-checked: a wrong shape raises MalformedUpdate (400), never a 500.
+    """
+    uid = str(update["update_id"])
+    if update.get("message") is not None:
+        m = _obj(update["message"], "message")
+        chat = _obj(m.get("chat"), "message.chat", required=True)
+        chat_type = _chat_type(chat)
+        sender = _obj(m.get("from"), "message.from")
+        payload = {"chat_type": chat_type, "from_id": _opt_int(sender.get("id"), "from.id"),
+                   "message_id": _opt_int(m.get("message_id"), "message.message_id")}
+        address = _chat_id(chat)
         if "text" not in m:
             kind = "member" if ("new_chat_members" in m or "left_chat_member" in m) else "other"
-            return InboundMessage("telegram", uid, str(chat.get("id")), "", kind,
+            return InboundMessage("telegram", uid, address, "", kind,
                                   private=chat_type == "private", payload=payload)
-        return InboundMessage("telegram", uid, str(chat.get("id")), str(m["text"]), "text",
-                              private=chat_type == "private", payload=payload)
-    if "callback_query" in update and isinstance(update["callback_query"], dict):
-        q = update["callback_query"]
-        msg = q.get("message") or {}
-        chat = msg.get("chat") or {}
+        return InboundMessage("telegram", uid, address, _opt_str(m["text"], "message.text"),
+                              "text", private=chat_type == "private", payload=payload)
+    if update.get("callback_query") is not None:
+        q = _obj(update["callback_query"], "callback_query")
+        sender = _obj(q.get("from"), "callback_query.from", required=True)
+        msg = _obj(q.get("message"), "callback_query.message")
+        chat = _obj(msg.get("chat"), "callback_query.message.chat")
+        address = _chat_id(chat) if chat else _chat_id(sender, "callback_query.from.id")
+        chat_type = _chat_type(chat)
         return InboundMessage(
-            "telegram", uid, str(chat.get("id", (q.get("from") or {}).get("id"))),
-            str(q.get("data") or ""), "callback",
-            private=chat.get("type", "private") == "private",
-            payload={"callback_id": q.get("id"), "from_id": (q.get("from") or {}).get("id"),
-                     "message_id": msg.get("message_id"),
-                     "chat_type": chat.get("type", "private")})
-    if "my_chat_member" in update and isinstance(update["my_chat_member"], dict):
-        mc = update["my_chat_member"]
-        chat = mc.get("chat") or {}
-        new = (mc.get("new_chat_member") or {}).get("status")
-        return InboundMessage("telegram", uid, str(chat.get("id")), str(new or ""), "member",
-                              private=chat.get("type", "private") == "private",
-                              payload={"chat_type": chat.get("type"), "status": new})
+            "telegram", uid, address, _opt_str(q.get("data"), "callback_query.data"), "callback",
+            private=chat_type == "private",
+            payload={"callback_id": _opt_str(q.get("id"), "callback_query.id") or None,
+                     "from_id": _opt_int(sender.get("id"), "from.id"),
+                     "message_id": _opt_int(msg.get("message_id"), "message.message_id"),
+                     "chat_type": chat_type})
+    if update.get("my_chat_member") is not None:
+        mc = _obj(update["my_chat_member"], "my_chat_member")
+        chat = _obj(mc.get("chat"), "my_chat_member.chat", required=True)
+        new = _opt_str(_obj(mc.get("new_chat_member"), "new_chat_member").get("status"),
+                       "new_chat_member.status")
+        return InboundMessage("telegram", uid, _chat_id(chat), new, "member",
+                              private=_chat_type(chat) == "private",
+                              payload={"chat_type": _chat_type(chat), "status": new or None})
     return None
 
 
@@ -139,38 +195,75 @@ async def telegram_webhook(request: Request) -> Response:
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
         return PlainTextResponse("forbidden", status_code=403)
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        return PlainTextResponse("too large", status_code=413)
+    raw = await request.body()  # bounded by bot.http_guard before it is read
     try:
         update = json.loads(raw)
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            raise ValueError("update_id missing")
-    except ValueError as exc:
-        return PlainTextResponse(f"malformed update: {exc}", status_code=400)
-    msg = _telegram_message(update) or InboundMessage(
+        if not isinstance(update, dict) or _opt_int(update.get("update_id"), "update_id") is None:
+            raise MalformedUpdate("update_id missing")
+        msg = _telegram_message(update)
+    except (ValueError, RecursionError) as exc:  # JSON errors, bad UTF-8, wrong shapes
+        return PlainTextResponse(f"malformed update: {exc}"[:200], status_code=400)
+    msg = msg or InboundMessage(
         "telegram", str(update["update_id"]), "-", "", "other",
         payload={"keys": sorted(update)})
     await svc.receive(msg)
     return Response(status_code=200)
 
 
-async def healthz(request: Request) -> Response:
-    svc = service_of(request)
+async def _checks(svc: Service) -> dict[str, str]:
     checks = svc.health()
     try:
         await svc.db.value("SELECT 1")
-        queued = await svc.db.value("SELECT COUNT(*) FROM outbox WHERE status = 'queued'")
     except Exception as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
-        queued = None
+    return checks
+
+
+async def healthz(request: Request) -> Response:
+    """Up or not, for a load balancer: nothing else (queue depths are in /metrics)."""
+    ok = all(v == "ok" for v in (await _checks(service_of(request))).values())
+    return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+
+
+# Counts only: never a name, number or text. Each is one indexed or small aggregate query.
+METRICS_SQL = {
+    "outbox_queued": "SELECT COUNT(*) FROM outbox WHERE status = 'queued'",
+    "outbox_sending": "SELECT COUNT(*) FROM outbox WHERE status = 'sending'",
+    "outbox_failed": "SELECT COUNT(*) FROM outbox WHERE status = 'failed'",
+    "outbox_oldest_queued_at": "SELECT MIN(created_at) FROM outbox WHERE status = 'queued'",
+    "inbound_failed": "SELECT COUNT(*) FROM inbound WHERE status = 'failed'",
+    "escalations_unacknowledged":
+        "SELECT COUNT(*) FROM escalations WHERE status IN ('open', 'notified')",
+    "timers_overdue": "SELECT COUNT(*) FROM timers WHERE status = 'pending' AND due_at < ?",
+}
+
+
+async def metrics(request: Request) -> Response:
+    """Checks and queue depths for operators' monitoring, behind O2R_METRICS_TOKEN."""
+    svc = service_of(request)
+    expected = svc.settings.metrics_token
+    if not expected:
+        return PlainTextResponse("not found", status_code=404)
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+        return PlainTextResponse("unauthorized", status_code=401,
+                                 headers={"www-authenticate": "Bearer"})
+    checks = await _checks(svc)
+    now = iso(svc.clock.now())
+    values: dict[str, object] = {}
+    for name, sql in METRICS_SQL.items():
+        try:
+            values[name] = await svc.db.value(sql, (now,) if "?" in sql else ())
+        except Exception:
+            values[name] = None
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"ok": ok, **checks, "outbox_queued": queued},
-                        status_code=200 if ok else 503)
+    return JSONResponse({"ok": ok, "checks": checks, **values},
+                        headers={"cache-control": "no-store"})
 
 
 def create_app(settings: Settings, clock: Clock | None = None,
                tick_seconds: float | None = None) -> Starlette:
+    install_log_redaction(settings)  # before anything can log a token, a number or a text
     service = Service(settings, clock, **({"tick_seconds": tick_seconds} if tick_seconds else {}))
 
     @asynccontextmanager
@@ -186,7 +279,8 @@ def create_app(settings: Settings, clock: Clock | None = None,
         Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
         Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
     ]
-    routes: list[Route | Mount] = [Route("/healthz", healthz), *webhook_routes]
+    routes: list[Route | Mount] = [Route("/healthz", healthz), Route("/metrics", metrics),
+                                   *webhook_routes]
     if settings.simulator:
         from bot.simulator_web import simulator_routes
 
@@ -206,14 +300,21 @@ def create_app(settings: Settings, clock: Clock | None = None,
 
 
 class WebhooksFirst:
-    """Send /webhooks/* to a lean app; everything else (and the lifespan) to the full one."""
+    """Send /webhooks/* to a lean app; everything else (and the lifespan) to the full one.
+
+    Both sit behind bot.http_guard.InputGuard: body limits and header hygiene come first.
+    """
 
     def __init__(self, app: Starlette, hooks: Starlette) -> None:
         self.app = app
         self.hooks = hooks
         self.state = app.state
+        self._guarded = InputGuard(self._dispatch)
 
     async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        await self._guarded(scope, receive, send)
+
+    async def _dispatch(self, scope, receive, send):  # type: ignore[no-untyped-def]
         if scope["type"] == "http" and scope["path"].startswith("/webhooks/"):
             await self.hooks(scope, receive, send)
         else:

@@ -461,6 +461,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = args.cmd + (f" {args.sub}" if getattr(args, "sub", None) else "")
     try:
         settings = load_settings()
+        from bot.logs import install
+
+        install(settings)
         asyncio.run(COMMANDS[name](args, settings))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

@@ -21,6 +21,7 @@ from bot.core.identities import Identity, find_identity
 log = logging.getLogger(__name__)
 
 RETRY_LIMIT = 3
+ROUTED = frozenset({"processed", "unmatched", "ignored"})  # the inbound.status CHECK allows these
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,15 @@ async def store_and_route(tx: Tx, msg: InboundMessage, now: datetime,
 
 async def _route(tx: Tx, stored: StoredInbound, now: datetime, route: Router) -> None:
     try:
-        status = await tx.savepoint(lambda t: route(t, stored, now), "route")
+        async def routed(t: Tx) -> str:
+            status = await route(t, stored, now)
+            # Checked inside the savepoint: a wrong word undoes the effects with it, rather than
+            # committing them and failing on the status column (then retried, e.g. 3 answers).
+            if status not in ROUTED:
+                raise ValueError(f"the router answered {status!r}")
+            return status
+
+        status = await tx.savepoint(routed, "route")
         await tx.execute(
             "UPDATE inbound SET status = ?, processed_at = ?, attempts = attempts + 1,"
             " error = NULL WHERE id = ?", (status, iso(now), stored.id))

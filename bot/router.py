@@ -135,7 +135,9 @@ async def _staff_message(tx: Tx, stored: StoredInbound, ident: Identity, now: da
     if text.lower().startswith("/open"):
         await escalation.list_open_to(tx, now, ident)
         return "processed"
-    if len(words) == 2 and words[0].lower() == "ack" and words[1].lstrip("#").isdigit():
+    raw_id = words[1].lstrip("#") if len(words) == 2 else ""
+    if words and words[0].lower() == "ack" and raw_id.isascii() and raw_id.isdigit() \
+            and len(raw_id) <= 12:
         esc_id = int(words[1].lstrip("#"))
         try:
             done = await escalation.acknowledge(tx, now, esc_id, ident.staff_id or 0, "sms")

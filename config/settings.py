@@ -64,6 +64,7 @@ class Settings:
     retry_base: float = 2.0
     retry_cap: float = 600.0
     max_attempts: int = 8
+    metrics_token: str | None = None  # GET /metrics with "Authorization: Bearer <token>"
     ack_deadlines: Mapping[str, timedelta] = field(
         default_factory=lambda: {
             "red": timedelta(minutes=15),
@@ -205,6 +206,11 @@ def load_settings(
     if sim_raw not in ("on", "off", "1", "0", "true", "false"):
         raise ConfigError(f"O2R_SIMULATOR: {sim_raw!r} must be on or off")
 
+    metrics_token = (env.get("O2R_METRICS_TOKEN") or "").strip() or None
+    if metrics_token and not re.fullmatch(r"[A-Za-z0-9_.~+/=-]{32,256}", metrics_token):
+        raise ConfigError("O2R_METRICS_TOKEN: use 32-256 random characters (letters, digits,"
+                          " - _ . ~ + / =)")
+
     deadlines = Settings.__dataclass_fields__["ack_deadlines"].default_factory()  # type: ignore[misc]
     if env.get("O2R_ACK_DEADLINES"):
         deadlines.update(parse_ack_deadlines(env["O2R_ACK_DEADLINES"]))
@@ -236,5 +242,6 @@ def load_settings(
         retry_base=_float(env, "O2R_RETRY_BASE", 2.0, lo=0.0),
         retry_cap=_float(env, "O2R_RETRY_CAP", 600.0, lo=0.0),
         max_attempts=int(_float(env, "O2R_MAX_ATTEMPTS", 8, lo=1)),
+        metrics_token=metrics_token,
         ack_deadlines=deadlines,
     )

@@ -372,14 +372,15 @@ async def button(tx: Tx, stored: StoredInbound, now: datetime) -> str:
     if callback_id:
         await enqueue(tx, now, chat, toast, op="answer_callback", ref=str(callback_id),
                       reply=True)
-    return outcome
+    # A refusal is audited and answered above; to the inbound log the press was ignored.
+    return "ignored" if outcome == "refused" else outcome
 
 
 async def _press(tx: Tx, now: datetime, ident: Identity | None,
                  parts: list[str]) -> tuple[str, str]:
     refused = ("refused", render("mentor.button_refused"))
     if ident is None or ident.client_id is None or len(parts) not in (3, 4) \
-            or not all(p.isdigit() for p in parts[2:]):
+            or not all(p.isascii() and p.isdigit() and len(p) <= 12 for p in parts[2:]):
         return refused
     action, prompt = parts[1], await prompts.get(tx, int(parts[2]))
     n = int(parts[3]) if len(parts) == 4 else None

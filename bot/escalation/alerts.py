@@ -380,7 +380,7 @@ async def button(tx: Tx, now: datetime, staff_id: int | None, data: str, callbac
     """A pressed inline button: 'ack:<id>' or 'call:<id>'."""
     action, _, raw_id = data.partition(":")
     reply_key = "escalation.button_refused"
-    if action in ("ack", "call") and raw_id.isdigit() and staff_id is not None:
+    if action in ("ack", "call") and _is_id(raw_id) and staff_id is not None:
         try:
             done = await acknowledge(tx, now, int(raw_id), staff_id,
                                      "call_now" if action == "call" else "telegram_button")
@@ -389,12 +389,18 @@ async def button(tx: Tx, now: datetime, staff_id: int | None, data: str, callbac
             reply_key = "escalation.button_refused"
     elif staff_id is None:
         await audit(tx, now, "unknown", "escalation.ack_refused", "escalation",
-                    int(raw_id) if raw_id.isdigit() else None,
+                    int(raw_id) if _is_id(raw_id) else None,
                     chat=chat.address if chat else None)
     if callback_id and chat is not None:
         await enqueue(tx, now, chat, render(reply_key), op="answer_callback", ref=callback_id,
                       priority=PRIORITY_ESCALATION, safety=True)
-    return "processed" if reply_key != "escalation.button_refused" else "refused"
+    # A refusal is audited and answered; to the inbound log the press was read and ignored.
+    return "processed" if reply_key != "escalation.button_refused" else "ignored"
+
+
+def _is_id(text: str) -> bool:
+    """ASCII digits that fit a database id ('²' is a digit to str.isdigit, not to int)."""
+    return text.isascii() and text.isdigit() and len(text) <= 12
 
 
 async def open_for(tx: Tx, staff_id: int) -> list[object]:

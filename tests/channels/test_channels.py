@@ -309,11 +309,47 @@ async def test_expired_link_code_is_refused(harness: Harness) -> None:
 
 # Health -----------------------------------------------------------------------------------
 
-async def test_healthz_reports_database_dispatcher_and_scheduler(harness: Harness) -> None:
+METRICS_TOKEN = "m" * 40
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+async def test_healthz_says_ok_and_nothing_else(harness: Harness) -> None:
+    await harness.add_client()
     r = await harness.client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"ok": True}
+
+
+async def test_metrics_are_behind_the_token_and_hold_counts_only(harness: Harness) -> None:
+    from dataclasses import replace
+
+    from tests.admin_web.support import raise_amber
+
+    cid = await harness.add_client(first_name="Ottoline")
+    await raise_amber(harness, cid)
+    # Not configured: there is no such page.
+    assert (await harness.client.get("/metrics", headers=METRICS_AUTH)).status_code == 404
+    harness.service.settings = replace(harness.service.settings, metrics_token=METRICS_TOKEN)
+    for headers in ({}, {"Authorization": "Bearer " + "n" * 40},
+                    {"Authorization": METRICS_TOKEN}):
+        assert (await harness.client.get("/metrics", headers=headers)).status_code == 401
+    r = await harness.client.get("/metrics", headers=METRICS_AUTH)
     body = r.json()
-    assert r.status_code == 200, body
-    assert body["database"] == body["dispatcher"] == body["scheduler"] == "ok"
+    assert r.status_code == 200 and body["ok"] is True
+    assert body["checks"] == {"database": "ok", "dispatcher": "ok", "scheduler": "ok"}
+    assert body["escalations_unacknowledged"] == 1 and body["inbound_failed"] == 0
+    assert isinstance(body["outbox_queued"], int) and isinstance(body["timers_overdue"], int)
+    assert "Ottoline" not in r.text and SAM not in r.text
+
+
+def test_a_short_metrics_token_stops_the_service(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from config.settings import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="O2R_METRICS_TOKEN"):
+        load_settings({"O2R_METRICS_TOKEN": "guessable"}, env_file=tmp_path / "none.env")
+    assert load_settings({"O2R_METRICS_TOKEN": METRICS_TOKEN},
+                         env_file=tmp_path / "none.env").metrics_token == METRICS_TOKEN
 
 
 async def test_rows_committed_while_the_dispatcher_was_down_are_sent_after_restart(

@@ -20,6 +20,7 @@ from reminders import calendar
 from tests.conftest import T0, Harness
 from tests.conftest import test_settings as make_settings
 from tests.fakes import FakeTelegramApi, FakeTwilioApi
+from tests.channels.test_channels import METRICS_AUTH, METRICS_TOKEN
 from tests.reminders.support import SAM, jump_to, local, texts_to
 
 JO = "+447700900124"
@@ -152,7 +153,7 @@ async def test_a_late_reminder_found_in_quiet_hours_waits_for_the_morning(
 async def test_healthz_fails_when_the_clock_loop_stops(
         tmp_path: Path, fakes: tuple[FakeTwilioApi, FakeTelegramApi]) -> None:
     tw, tg = fakes
-    settings = make_settings(tmp_path / "o2r.db", tw.url, tg.url)
+    settings = make_settings(tmp_path / "o2r.db", tw.url, tg.url, metrics_token=METRICS_TOKEN)
     app = create_app(settings, clock=FixedClock(T0), tick_seconds=0.05)
     svc: Service = app.state.service
     await svc.start()
@@ -166,7 +167,7 @@ async def test_healthz_fails_when_the_clock_loop_stops(
                     break
                 await asyncio.sleep(0.02)
             ok = await client.get("/healthz")
-            assert ok.status_code == 200 and ok.json()["scheduler"] == "ok"
+            assert ok.status_code == 200 and ok.json() == {"ok": True}
             beat = await svc.db.value("SELECT at FROM heartbeats WHERE name = 'scheduler'")
             assert beat is not None
             # The loop stops: nothing refreshes the mark, and health fails once it is old.
@@ -175,7 +176,9 @@ async def test_healthz_fails_when_the_clock_loop_stops(
             await asyncio.sleep(0.2)
             svc.last_tick -= timedelta(minutes=1).total_seconds()
             down = await client.get("/healthz")
-            assert down.status_code == 503 and down.json()["scheduler"] == "stalled"
+            assert down.status_code == 503 and down.json() == {"ok": False}
+            detail = await client.get("/metrics", headers=METRICS_AUTH)
+            assert detail.json()["checks"]["scheduler"] == "stalled"
     finally:
         svc.scheduler = None
         await svc.stop()
