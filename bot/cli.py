@@ -65,8 +65,21 @@ def _serve(settings: Settings, host: str, port: int) -> None:
                 access_log=access_log)
 
 
+def _claim(settings: Settings, host: str, port: int) -> None:
+    """Before anything is migrated, seeded or started: the port is free and no other service
+    holds this database."""
+    from bot.core.instance import CannotStart, check_port, hold_database
+
+    try:
+        check_port(host, port)
+        hold_database(Path(settings.db_path))
+    except CannotStart as exc:
+        raise CliError(str(exc)) from None
+
+
 @command("serve")
 async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    _claim(settings, args.host, args.port)
     if args.demo_if_unconfigured and not settings.has_provider:
         await cmd_demo(args, settings)
         return
@@ -79,6 +92,8 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
     if settings.mode != "demo":
         raise CliError("o2r demo runs only with O2R_MODE=demo (it adds invented people)")
+    if args.cmd == "demo":  # `serve --demo-if-unconfigured` has claimed already
+        _claim(settings, args.host, args.port)
     if not settings.simulator:
         settings = _replace(settings, simulator=True)
     async with Database(settings.db_path, settings) as db:
