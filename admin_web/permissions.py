@@ -141,6 +141,20 @@ async def client_in_reach(db: Any, user: User, client_id: int) -> bool:
                                (client_id, *params)))
 
 
+async def client_in_charge(db: Any, user: User, client_id: int) -> bool:
+    """May the user change this client's file (stage, numbers, messages, notes, flows, calendar)?
+
+    Stricter than client_in_reach: a duty officer covering someone else's client reads the file
+    and acts on the escalation (acknowledge, resolve) but changes nothing else, so cover can
+    never move a stage or link a chat that redirects the client's messages.
+    """
+    if not allowed(user.role, "client"):
+        return False
+    where, params = caseload_scope(user)
+    return bool(await db.value(f"SELECT 1 FROM clients c WHERE c.id = ? AND {where}",
+                               (client_id, *params)))
+
+
 async def escalation_in_reach(db: Any, user: User, esc_id: int) -> bool:
     if not allowed(user.role, "queue"):
         return False
