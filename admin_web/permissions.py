@@ -39,6 +39,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "groups": frozenset({"supervisor"}),
 }
 
+# Roles that must use the second factor in production (NCSC/GOV.UK Notify: MFA for accounts
+# that reach everyone's cases or manage accounts). Every role may turn it on.
+TOTP_REQUIRED = frozenset({"supervisor", "admin"})
+
 HOME = {"officer": "/admin/escalations", "supervisor": "/admin/escalations",
         "admin": "/admin/staff", "mentor": "/admin/mentor"}
 
@@ -83,6 +87,10 @@ def allowed(role: str, capability: str) -> bool:
     if capability not in CAPABILITIES:
         raise KeyError(f"unknown capability {capability!r}")
     return role in CAPABILITIES[capability]
+
+
+def totp_required(role: str, mode: str) -> bool:
+    return mode == "production" and role in TOTP_REQUIRED
 
 
 def nav_for(role: str) -> list[tuple[str, str]]:

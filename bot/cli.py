@@ -60,8 +60,15 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     print(f"o2r on http://{host}:{port}  (mode {settings.mode};"
           f" simulator {'on at /sim' if settings.simulator else 'off'})", flush=True)
     access_log = os.environ.get("O2R_ACCESS_LOG", "on").lower() not in ("off", "0", "false")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
-                access_log=access_log)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log,
+                **proxy_options(settings))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's X-Forwarded-* handling, for the proxies named in O2R_TRUSTED_PROXIES only
+    (uvicorn's own default would believe any loopback peer)."""
+    return {"proxy_headers": bool(settings.trusted_proxies),
+            "forwarded_allow_ips": list(settings.trusted_proxies) or None}
 
 
 @command("serve")
@@ -108,7 +115,7 @@ async def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
         from bot.core.passwords import hash_password
 
         password = sys.stdin.readline().rstrip("\r\n")
-        password_hash = hash_password(password)
+        password_hash = hash_password(password, (args.username, *args.name.split()))
     staff_id: int = await in_db(settings, lambda tx: add_staff(
         tx, now(), name=args.name, role=args.role,
         contact=Contact(args.phone, args.telegram_chat_id), username=args.username,

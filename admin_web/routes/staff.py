@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from admin_web import actions, totp
+from admin_web import actions, sessions, totp
 from admin_web.auth import flash, guard
 from admin_web.permissions import User, allowed
 from admin_web.templating import page
@@ -118,8 +118,10 @@ async def _staff_totp_reset(tx: Tx, user: User, form: Any, moment: datetime,
                             request: Request) -> str:
     staff_id = path_int(request)
     await totp.disable(tx, staff_id)
+    # Their sessions end: a supervisor or admin must set a new one up at the next sign-in.
+    await sessions.revoke_all(tx, moment, staff_id)
     await audit(tx, moment, user.actor, "staff.totp_reset", "staff", staff_id)
-    return "Two-step sign-in removed; they can set it up again from their account page."
+    return "Two-step sign-in removed; they set it up again when they next sign in."
 
 
 def routes() -> list[Route]:
