@@ -29,6 +29,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "unmatched.replace": frozenset({"supervisor"}),
     "staff": frozenset({"supervisor", "admin"}),
     "staff.accounts": frozenset({"admin"}),
+    # Approving a role change that widens case access (bot.core.accounts): supervisors only.
+    "staff.approve": frozenset({"supervisor"}),
     "rota": frozenset({"supervisor"}),
     "audit": frozenset({"supervisor"}),
     "dashboard": frozenset({"supervisor"}),

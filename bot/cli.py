@@ -124,6 +124,21 @@ async def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     return staff_id
 
 
+@command("staff setup-link")
+async def cmd_staff_setup_link(args: argparse.Namespace, settings: Settings) -> str:
+    """For the operator (shell access): print a one-time set-password link for a person who has
+    no phone or Telegram for the panel to send it to. Audited like the panel's."""
+    from bot.core.accounts import SETUP_LINK_TTL, issue_setup_link, setup_url
+
+    token: str = await in_db(settings, lambda tx: issue_setup_link(tx, now(), args.staff_id,
+                                                                   "cli"))
+    url = setup_url(settings.public_url, token)
+    hours = int(SETUP_LINK_TTL.total_seconds() // 3600)
+    emit(args, {"staff": args.staff_id, "url": url, "valid_hours": hours},
+         f"{url}\n(one use, valid {hours} hours; give it only to the person themselves)")
+    return url
+
+
 @command("client add")
 async def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.people import Contact, add_client
@@ -365,8 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--phone")
     sa.add_argument("--telegram-chat-id")
     sa.add_argument("--username")
-    sa.add_argument("--password-stdin", action="store_true")
+    sa.add_argument("--password-stdin", action="store_true",
+                    help="bootstrap by the operator: read the password from stdin")
     sa.add_argument("--json", action="store_true")
+    sl = staff.add_parser("setup-link", help="print a one-time set-password link for a person")
+    sl.add_argument("staff_id", type=int)
+    sl.add_argument("--json", action="store_true")
 
     client = add("client", "clients").add_subparsers(dest="sub", required=True)
     ca = client.add_parser("add", help="add a client; prints the id")

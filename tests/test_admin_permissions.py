@@ -26,7 +26,8 @@ demo = demo_fixture
 panels = panels_fixture
 
 USERS = {"officer": "dana", "supervisor": "priya", "admin": "admin", "mentor": "mentor-mo"}
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/login/code"), ("GET", "/")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/login/code"), ("GET", "/"),
+          ("GET", "/setup"), ("POST", "/setup")}
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,11 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("POST", "/rota/{id:int}/end", "rota"),
         Case("POST", "/staff/add", "staff.accounts", {"name": "X Y", "role": "admin"}),
         Case("POST", "/staff/{id:int}/active", "staff.accounts", {"active": "off"}),
-        Case("POST", "/staff/{id:int}/password", "staff.accounts", {"password": "z" * 14}),
+        Case("POST", "/staff/{id:int}/password", "staff.accounts"),
         Case("POST", "/staff/{id:int}/totp-reset", "staff.accounts"),
+        Case("POST", "/staff/{id:int}/role", "staff.accounts", {"role": "supervisor"}),
+        Case("POST", "/staff/requests/{id:int}/decide", "staff.approve",
+             {"decision": "approve"}),
         Case("GET", "/audit", "audit"),
         Case("GET", "/audit.csv", "audit"),
         Case("GET", "/dashboard", "dashboard"),
@@ -127,7 +131,9 @@ async def fingerprint(h: Harness) -> tuple[Any, ...]:
         "SELECT group_concat(status || at) FROM appointments", "SELECT COUNT(*) FROM appointments",
         "SELECT COUNT(*) FROM course_sessions", "SELECT COUNT(*) FROM course_enrolments",
         "SELECT COUNT(*) FROM course_attendance", "SELECT COUNT(*) FROM identities",
-        "SELECT group_concat(available || active || COALESCE(password_hash, '')) FROM staff",
+        "SELECT group_concat(available || active || role || COALESCE(password_hash, ''))"
+        " FROM staff", "SELECT group_concat(status) FROM role_requests",
+        "SELECT COUNT(*) FROM staff_setup_links",
         "SELECT COUNT(*) FROM staff", "SELECT group_concat(ends_at) FROM rota",
         "SELECT COUNT(*) FROM settings", "SELECT COUNT(*) FROM caseload_imports",
         "SELECT group_concat(status) FROM caseload_imports", "SELECT COUNT(*) FROM staff_totp",
