@@ -156,3 +156,16 @@ async def test_x_forwarded_for_only_from_named_proxies(harness: Harness, demo: D
                      headers={"x-forwarded-for": "203.0.113.9"})
     assert await harness.db.value(
         "SELECT ip FROM login_attempts ORDER BY id DESC LIMIT 1") == expected
+
+
+async def test_a_supervisor_session_without_totp_ends(harness: Harness, demo: Demo,
+                                                      panels: Any) -> None:
+    """A session left from before TOTP was required (here: its enrolment removed under it)
+    opens nothing: the person signs in again and sets TOTP up."""
+    priya = await signed_in(panels, "priya")
+    assert (await priya.get("/admin/staff")).status_code == 200
+    await harness.write(lambda tx: tx.execute("DELETE FROM staff_totp WHERE staff_id = ?",
+                                              (demo.staff["priya"],)))
+    assert (await priya.get("/admin/staff")).status_code == 303
+    again = await priya.login("priya", second_step=False)
+    assert 'id="totp-secret"' in again.text

@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from config.paths import PROJECT_ROOT
+
+DEFAULT_VAR = PROJECT_ROOT / "var"
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
@@ -41,10 +44,13 @@ def private_file(path: Path) -> None:
 
 
 def private_sqlite(path: Path) -> None:
-    """The database file (created if missing) and any companions it already has, all 0600."""
+    """The database file (created if missing) and any companions it already has, all 0600;
+    the default `var/` folder 0700 even if an earlier version made it 0755."""
     if str(path) == ":memory:":
         return
     private_dir(path.parent)
+    if path.parent.resolve() == DEFAULT_VAR:
+        os.chmod(path.parent, DIR_MODE)
     private_file(path)
     for suffix in SQLITE_COMPANIONS:
         companion = path.with_name(path.name + suffix)
