@@ -99,16 +99,6 @@ async def set_active(tx: Tx, now: datetime, staff_id: int, active: bool, actor: 
                 staff_id)
 
 
-async def set_password(tx: Tx, now: datetime, staff_id: int, password_hash: str,
-                       actor: str) -> None:
-    if not await tx.execute("UPDATE staff SET password_hash = ? WHERE id = ?",
-                            (password_hash, staff_id)):
-        raise InputError("staff: not found")
-    await tx.execute("UPDATE admin_sessions SET revoked_at = ? WHERE staff_id = ?"
-                     " AND revoked_at IS NULL", (iso(now), staff_id))
-    await audit(tx, now, actor, "staff.password_reset", "staff", staff_id)
-
-
 async def end_duty(tx: Tx, now: datetime, rota_id: int, actor: str) -> None:
     """End a rota entry now (or drop one not yet started); the row stays for the record."""
     row = await tx.one("SELECT staff_id, starts_at, ends_at FROM rota WHERE id = ?", (rota_id,))

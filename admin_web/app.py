@@ -29,6 +29,7 @@ from admin_web.routes import (
     mentor,
     queue,
     settings,
+    setup,
     signin,
     staff,
     unmatched,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from bot.service import Service
 
 STATIC = TEMPLATES.parent / "static"
-MODULES = (signin, account, queue, caseload, client, calendar, unmatched, staff, audit_log,
+MODULES = (signin, setup, account, queue, caseload, client, calendar, unmatched, staff, audit_log,
            dashboard, settings, imports, mentor, groups)
 
 

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin_web import sessions
-from admin_web.permissions import User, allowed
-from admin_web.web import auth_now, db, secure_cookies, see_other
+from admin_web.permissions import User, allowed, totp_required
+from admin_web.web import auth_now, db, secure_cookies, see_other, service
 
 Handler = Callable[[Request, User], Awaitable[Response]]
 
@@ -61,9 +61,13 @@ async def user_of(request: Request) -> User | None:
     if row is None:
         return None
     staff = await db(request).one(
-        "SELECT id, name, role, username FROM staff WHERE id = ? AND active = 1", (row.staff_id,))
+        "SELECT id, name, role, username, (SELECT confirmed_at IS NOT NULL FROM staff_totp t"
+        " WHERE t.staff_id = staff.id) AS totp FROM staff WHERE id = ? AND active = 1",
+        (row.staff_id,))
     if staff is None:
         return None
+    if not staff["totp"] and totp_required(staff["role"], service(request).settings.mode):
+        return None  # a session from before TOTP was required: sign in again, and enrol
     if sessions.needs_touch(row, auth_now(request)):
         await sessions.touch(db(request), auth_now(request), row.id_hash)
     return User(staff["id"], staff["name"], staff["role"], staff["username"] or "", row.id_hash,

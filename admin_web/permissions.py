@@ -29,6 +29,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "unmatched.replace": frozenset({"supervisor"}),
     "staff": frozenset({"supervisor", "admin"}),
     "staff.accounts": frozenset({"admin"}),
+    # Approving a role change that widens case access (bot.core.accounts): supervisors only.
+    "staff.approve": frozenset({"supervisor"}),
     "rota": frozenset({"supervisor"}),
     "audit": frozenset({"supervisor"}),
     "dashboard": frozenset({"supervisor"}),
@@ -38,6 +40,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # Aftercare groups and their mentors: promote a graduate, step a mentor down.
     "groups": frozenset({"supervisor"}),
 }
+
+# Roles that must use the second factor in production (NCSC/GOV.UK Notify: MFA for accounts
+# that reach everyone's cases or manage accounts). Every role may turn it on.
+TOTP_REQUIRED = frozenset({"supervisor", "admin"})
 
 HOME = {"officer": "/admin/escalations", "supervisor": "/admin/escalations",
         "admin": "/admin/staff", "mentor": "/admin/mentor"}
@@ -83,6 +89,10 @@ def allowed(role: str, capability: str) -> bool:
     if capability not in CAPABILITIES:
         raise KeyError(f"unknown capability {capability!r}")
     return role in CAPABILITIES[capability]
+
+
+def totp_required(role: str, mode: str) -> bool:
+    return mode == "production" and role in TOTP_REQUIRED
 
 
 def nav_for(role: str) -> list[tuple[str, str]]:
@@ -137,6 +147,20 @@ async def client_in_reach(db: Any, user: User, client_id: int) -> bool:
     if not allowed(user.role, "client"):
         return False
     where, params = client_scope(user)
+    return bool(await db.value(f"SELECT 1 FROM clients c WHERE c.id = ? AND {where}",
+                               (client_id, *params)))
+
+
+async def client_in_charge(db: Any, user: User, client_id: int) -> bool:
+    """May the user change this client's file (stage, numbers, messages, notes, flows, calendar)?
+
+    Stricter than client_in_reach: a duty officer covering someone else's client reads the file
+    and acts on the escalation (acknowledge, resolve) but changes nothing else, so cover can
+    never move a stage or link a chat that redirects the client's messages.
+    """
+    if not allowed(user.role, "client"):
+        return False
+    where, params = caseload_scope(user)
     return bool(await db.value(f"SELECT 1 FROM clients c WHERE c.id = ? AND {where}",
                                (client_id, *params)))
 

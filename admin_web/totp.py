@@ -1,14 +1,22 @@
-"""The optional second factor: RFC 6238 time-based codes (pyotp), one use per code."""
+"""The second factor: RFC 6238 time-based codes (pyotp), one use per code.
+
+Seeds are stored sealed (bot.core.sealing: Fernet, key derived from O2R_SECRET_KEY); they are
+opened only here, to show an unconfirmed one to its owner and to check a code.
+"""
 
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import datetime, timedelta
 
 import pyotp
 
 from bot.core.clock import iso
 from bot.core.db import Database, Tx
+from bot.core.sealing import SealError, seal, unseal
+
+log = logging.getLogger(__name__)
 
 ISSUER = "o2r"
 DRIFT_STEPS = 1  # accept the code of the previous and next 30-second window (phone clock drift)
@@ -46,7 +54,15 @@ def matching_step(secret: str, code: str, now: datetime, last_step: int | None) 
 async def enrolment(db: Database, staff_id: int) -> tuple[str, bool] | None:
     """(secret, confirmed) for a staff member, or None if they have not started enrolment."""
     r = await db.one("SELECT secret, confirmed_at FROM staff_totp WHERE staff_id = ?", (staff_id,))
-    return None if r is None else (r[0], r[1] is not None)
+    if r is None:
+        return None
+    assert db.settings is not None
+    try:
+        return unseal(db.settings, r[0]), r[1] is not None
+    except SealError:
+        # Not silently "no second factor": the confirmed flag stands, and no code will match.
+        log.error("TOTP secret of staff %s cannot be opened (O2R_SECRET_KEY changed?)", staff_id)
+        return "", r[1] is not None
 
 
 async def enabled(db: Database, staff_id: int) -> bool:
@@ -60,7 +76,8 @@ async def start(tx: Tx, now: datetime, staff_id: int) -> str:
     await tx.execute(
         "INSERT INTO staff_totp (staff_id, secret, created_at) VALUES (?, ?, ?)"
         " ON CONFLICT (staff_id) DO UPDATE SET secret = excluded.secret, confirmed_at = NULL,"
-        " last_step = NULL, created_at = excluded.created_at", (staff_id, secret, iso(now)))
+        " last_step = NULL, created_at = excluded.created_at",
+        (staff_id, seal(tx.settings, secret), iso(now)))
     return secret
 
 
@@ -71,7 +88,12 @@ async def use_code(tx: Tx, now: datetime, staff_id: int, code: str, *,
                      (staff_id,))
     if r is None or (r["confirmed_at"] is None) != confirming:
         return False
-    step = matching_step(r["secret"], code, now, r["last_step"])
+    try:
+        secret = unseal(tx.settings, r["secret"])
+    except SealError:
+        log.error("TOTP secret of staff %s cannot be opened (O2R_SECRET_KEY changed?)", staff_id)
+        return False
+    step = matching_step(secret, code, now, r["last_step"])
     if step is None:
         return False
     await tx.execute(

@@ -61,8 +61,15 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     print(f"o2r on http://{host}:{port}  (mode {settings.mode};"
           f" simulator {'on at /sim' if settings.simulator else 'off'})", flush=True)
     access_log = os.environ.get("O2R_ACCESS_LOG", "on").lower() not in ("off", "0", "false")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
-                access_log=access_log)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log,
+                **proxy_options(settings))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's X-Forwarded-* handling, for the proxies named in O2R_TRUSTED_PROXIES only
+    (uvicorn's own default would believe any loopback peer)."""
+    return {"proxy_headers": bool(settings.trusted_proxies),
+            "forwarded_allow_ips": list(settings.trusted_proxies) or None}
 
 
 def _claim(settings: Settings, host: str, port: int) -> None:
@@ -124,13 +131,28 @@ async def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
         from bot.core.passwords import hash_password
 
         password = sys.stdin.readline().rstrip("\r\n")
-        password_hash = hash_password(password)
+        password_hash = hash_password(password, (args.username, *args.name.split()))
     staff_id: int = await in_db(settings, lambda tx: add_staff(
         tx, now(), name=args.name, role=args.role,
         contact=Contact(args.phone, args.telegram_chat_id), username=args.username,
         password_hash=password_hash))
     emit(args, {"id": staff_id}, str(staff_id))
     return staff_id
+
+
+@command("staff setup-link")
+async def cmd_staff_setup_link(args: argparse.Namespace, settings: Settings) -> str:
+    """For the operator (shell access): print a one-time set-password link for a person who has
+    no phone or Telegram for the panel to send it to. Audited like the panel's."""
+    from bot.core.accounts import SETUP_LINK_TTL, issue_setup_link, setup_url
+
+    token: str = await in_db(settings, lambda tx: issue_setup_link(tx, now(), args.staff_id,
+                                                                   "cli"))
+    url = setup_url(settings.public_url, token)
+    hours = int(SETUP_LINK_TTL.total_seconds() // 3600)
+    emit(args, {"staff": args.staff_id, "url": url, "valid_hours": hours},
+         f"{url}\n(one use, valid {hours} hours; give it only to the person themselves)")
+    return url
 
 
 @command("client add")
@@ -415,8 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--phone")
     sa.add_argument("--telegram-chat-id")
     sa.add_argument("--username")
-    sa.add_argument("--password-stdin", action="store_true")
+    sa.add_argument("--password-stdin", action="store_true",
+                    help="bootstrap by the operator: read the password from stdin")
     sa.add_argument("--json", action="store_true")
+    sl = staff.add_parser("setup-link", help="print a one-time set-password link for a person")
+    sl.add_argument("staff_id", type=int)
+    sl.add_argument("--json", action="store_true")
 
     client = add("client", "clients").add_subparsers(dest="sub", required=True)
     ca = client.add_parser("add", help="add a client; prints the id")

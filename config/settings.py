@@ -65,6 +65,9 @@ class Settings:
     retry_cap: float = 600.0
     max_attempts: int = 8
     metrics_token: str | None = None  # GET /metrics with "Authorization: Bearer <token>"
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For/-Proto we believe; empty:
+    # believe no one, the peer address is the client's.
+    trusted_proxies: tuple[str, ...] = ()
     ack_deadlines: Mapping[str, timedelta] = field(
         default_factory=lambda: {
             "red": timedelta(minutes=15),
@@ -146,6 +149,21 @@ def _url(env: Mapping[str, str], var: str, default: str | None) -> str | None:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"{var}: {raw!r} is not an http(s) URL")
     return raw
+
+
+def parse_trusted_proxies(text: str, var: str = "O2R_TRUSTED_PROXIES") -> tuple[str, ...]:
+    """'10.0.0.5, 192.168.0.0/24' -> normalised networks; '*' is refused (anyone could then
+    claim any address and dodge the per-address sign-in lock-out)."""
+    import ipaddress
+
+    out: list[str] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{var}: {part!r} is not an IP address or network"
+                              " (list the proxies by address; '*' is not allowed)") from None
+    return tuple(out)
 
 
 def load_settings(
@@ -244,4 +262,5 @@ def load_settings(
         max_attempts=int(_float(env, "O2R_MAX_ATTEMPTS", 8, lo=1)),
         metrics_token=metrics_token,
         ack_deadlines=deadlines,
+        trusted_proxies=parse_trusted_proxies(env.get("O2R_TRUSTED_PROXIES", "")),
     )

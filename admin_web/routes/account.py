@@ -8,12 +8,12 @@ from starlette.routing import Route
 
 from admin_web import sessions, throttle, totp
 from admin_web.auth import flash, guard, set_session_cookie
-from admin_web.permissions import User
+from admin_web.permissions import User, totp_required
 from admin_web.templating import page
-from admin_web.web import auth_now, client_ip, db, field, read_form, see_other
+from admin_web.web import auth_now, client_ip, db, field, read_form, see_other, service
 from bot.core.audit import audit
 from bot.core.db import Tx
-from bot.core.passwords import WeakPassword, hash_password, verify_password
+from bot.core.passwords import WeakPassword, hash_password_async, verify_password_async
 
 
 @guard("account")
@@ -22,6 +22,7 @@ async def account_page(request: Request, user: User) -> Response:
     pending = enrolment is not None and not enrolment[1]
     return await page(
         request, "account.html", totp_on=bool(enrolment and enrolment[1]), totp_pending=pending,
+        totp_locked=totp_required(user.role, service(request).settings.mode),
         secret=totp.grouped(enrolment[0]) if pending and enrolment else None,
         uri=totp.provisioning_uri(enrolment[0], user.username) if pending and enrolment else None)
 
@@ -32,7 +33,7 @@ async def _password_ok(request: Request, user: User, password: str) -> bool:
     if await throttle.check(db(request), t, user.username, ip) is not None:
         return False
     stored = await db(request).value("SELECT password_hash FROM staff WHERE id = ?", (user.id,))
-    if verify_password(stored, password):
+    if await verify_password_async(stored, password):
         return True
     await throttle.record(db(request), t, user.username, ip, "bad_password")
     return False
@@ -49,7 +50,7 @@ async def change_password(request: Request, user: User) -> Response:
         await flash(request, user, "The two new passwords differ.")
         return see_other("/admin/account")
     try:
-        new_hash = hash_password(new)
+        new_hash = await hash_password_async(new, (user.username, *user.name.split()))
     except WeakPassword as exc:
         await flash(request, user, str(exc).capitalize() + ".")
         return see_other("/admin/account")
@@ -99,6 +100,9 @@ async def totp_confirm(request: Request, user: User) -> Response:
 @guard("account")
 async def totp_disable(request: Request, user: User) -> Response:
     password = str((await read_form(request)).get("password") or "")
+    if totp_required(user.role, service(request).settings.mode):
+        await flash(request, user, "Your role must keep two-step sign-in on.")
+        return see_other("/admin/account#totp")
     if not await _password_ok(request, user, password):
         await flash(request, user, "Your password was not right; two-step sign-in stays on.")
         return see_other("/admin/account#totp")

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from admin_web import calendar_data
 from admin_web.auth import flash, guard
-from admin_web.permissions import User, caseload_scope, client_in_reach, client_scope
+from admin_web.permissions import User, caseload_scope, client_in_charge, client_scope
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, path_int, read_form, safe_next, see_other, service
 from bot.core.clock import iso
@@ -116,14 +116,14 @@ def _post(fn: Change) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def _reach_client(tx: Tx, user: User, client_id: int) -> None:
-    if not await client_in_reach(tx, user, client_id):
+    if not await client_in_charge(tx, user, client_id):
         raise HTTPException(404, "No such client.")
 
 
 async def _reach_appointment(tx: Tx, user: User, appointment_id: int) -> None:
     client_id = await tx.value("SELECT client_id FROM appointments WHERE id = ?",
                                (appointment_id,))
-    if client_id is None or not await client_in_reach(tx, user, int(client_id)):
+    if client_id is None or not await client_in_charge(tx, user, int(client_id)):
         raise HTTPException(404, "No such appointment.")
 
 

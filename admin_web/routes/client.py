@@ -19,7 +19,7 @@ from starlette.routing import Route
 from admin_web import actions, calendar_data
 from admin_web.auth import flash, guard
 from admin_web.charts import Series, line_chart
-from admin_web.permissions import User, allowed, client_in_reach
+from admin_web.permissions import User, allowed, client_in_charge, client_in_reach
 from admin_web.routes.queue import OUTCOMES, escalations_for
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
@@ -39,9 +39,14 @@ ANSWER_TRENDS = (("ons_happy", "Happy yesterday"), ("ons_anxious", "Anxious yest
                  ("craving_24h", "Craving"))
 
 
-async def _client_or_404(request: Request, user: User) -> int:
+async def _client_or_404(request: Request, user: User, change: bool = False) -> int:
+    """The client in the path, if the user may read it (or, with `change`, change it)."""
     client_id = path_int(request)
-    if not await client_in_reach(db(request), user, client_id):
+    check = client_in_charge if change else client_in_reach
+    if not await check(db(request), user, client_id):
+        if change and await client_in_reach(db(request), user, client_id):
+            raise HTTPException(403, "Covering an alert lets you read this file and act on the"
+                                     " alert; changes are for the client's own officer.")
         raise HTTPException(404, "No such client.")
     return client_id
 
@@ -168,7 +173,8 @@ async def client_page(request: Request, user: User) -> Response:
         calendar=await calendar_data.for_client(database, client_id),
         heightened=bool(client["heightened_until"]
                         and parse_iso(client["heightened_until"]) > moment),
-        can_reassign=allowed(user.role, "client.reassign"))
+        can_reassign=allowed(user.role, "client.reassign"),
+        can_change=await client_in_charge(database, user, client_id))
 
 
 Action = Callable[[Tx, User, int, Any, datetime], Awaitable[str]]
@@ -179,7 +185,7 @@ def _action(fn: Action, capability: str = "client") -> Callable[[Request], Await
 
     @guard(capability)
     async def endpoint(request: Request, user: User) -> Response:
-        client_id = await _client_or_404(request, user)
+        client_id = await _client_or_404(request, user, change=True)
         form = await read_form(request)
         moment = now(request)
         try:

@@ -20,7 +20,7 @@ from bot.aftercare import mentors
 from bot.aftercare import reads as aftercare
 from bot.aftercare.rules import load_config
 from bot.core.db import Tx
-from bot.core.passwords import WeakPassword, hash_password
+from bot.core.passwords import WeakPassword, hash_password_async
 from bot.core.people import InputError
 from reminders.schedule.clock import WEEKDAYS
 
@@ -52,7 +52,8 @@ async def promote(request: Request, user: User) -> Response:
     username = field(form, "username").lower() or None
     moment = now(request)
     try:
-        password_hash = hash_password(str(form.get("password") or "")) if username else None
+        password_hash = await hash_password_async(str(form.get("password") or ""), (username or "",)) \
+            if username else None
 
         async def work(tx: Tx) -> int:
             return await mentors.promote(tx, moment, client_id, agreed=field(form, "agreed") == "on",

@@ -18,12 +18,12 @@ from admin_web.auth import (
     set_session_cookie,
     user_of,
 )
-from admin_web.permissions import User, home_for
+from admin_web.permissions import User, home_for, totp_required
 from admin_web.templating import page
 from admin_web.web import auth_now, client_ip, db, field, read_form, safe_next, see_other, service
 from bot.core.audit import audit
 from bot.core.db import Tx
-from bot.core.passwords import hash_password, needs_rehash, verify_password
+from bot.core.passwords import WeakPassword, hash_password_async, needs_rehash, verify_password_async
 
 MAX_PASSWORD = 1024
 
@@ -58,25 +58,44 @@ async def login(request: Request) -> Response:
         "SELECT id, role, password_hash FROM staff WHERE username = ? AND active = 1",
         (username,)) if username else None
     # verify_password spends the same time on an unknown name, so timing reveals nothing.
-    ok = len(password) <= MAX_PASSWORD and verify_password(
+    ok = len(password) <= MAX_PASSWORD and await verify_password_async(
         staff["password_hash"] if staff else None, password)
     if not ok or staff is None:
         await throttle.record(db(request), t, username or "-", ip, "bad_password")
         return await page(request, "signin.html", status_code=400, next=next_url,
                           username=username, error="That username and password do not match.")
     if needs_rehash(staff["password_hash"]):
-        new_hash = hash_password(password)
-        await db(request).write(lambda tx: tx.execute(
-            "UPDATE staff SET password_hash = ? WHERE id = ?", (new_hash, staff["id"])))
+        try:
+            new_hash = await hash_password_async(password)
+        except WeakPassword:
+            new_hash = None  # an old password below today's rule: keep it, they may change it
+        if new_hash:
+            await db(request).write(lambda tx: tx.execute(
+                "UPDATE staff SET password_hash = ? WHERE id = ?", (new_hash, staff["id"])))
     old = session_token(request)
     old_hash = sessions.token_hash(old) if old else None
     agent = request.headers.get("user-agent")
-    if await totp.enabled(db(request), staff["id"]):
+    enrolled = await totp.enabled(db(request), staff["id"])
+    if enrolled or totp_required(staff["role"], service(request).settings.mode):
+        if not enrolled:  # required but not set up: enrol now, before any page of the panel
+            await db(request).write(lambda tx: totp.start(tx, t, staff["id"]))
         token = await sessions.create(db(request), t, staff["id"], "totp", ip, agent, old_hash)
-        response = await page(request, "signin_code.html", next=next_url)
+        response = await _code_page(request, staff["id"], username, next_url)
         set_session_cookie(response, request, token)
         return response
     return await _signed_in(request, staff["id"], staff["role"], username, old_hash, next_url)
+
+
+async def _code_page(request: Request, staff_id: int, username: str, next_url: str,
+                     error: str | None = None) -> Response:
+    """The code step; for someone still enrolling it also shows their new key (to them only,
+    after their password)."""
+    found = await totp.enrolment(db(request), staff_id)
+    enrolling = found is not None and not found[1]
+    return await page(
+        request, "signin_code.html", status_code=400 if error else 200, next=next_url,
+        error=error, enrol_secret=totp.grouped(found[0]) if enrolling and found else None,
+        enrol_uri=totp.provisioning_uri(found[0], username) if enrolling and found else None)
 
 
 async def _signed_in(request: Request, staff_id: int, role: str, username: str,
@@ -111,13 +130,19 @@ async def login_code(request: Request) -> Response:
         return await _locked_page(request, until, next_url)
     code = field(form, "code")
 
+    enrolling = not await totp.enabled(db(request), staff["id"])
+
     async def check(tx: Tx) -> bool:
-        return await totp.use_code(tx, t, staff["id"], code)
+        ok = await totp.use_code(tx, t, staff["id"], code, confirming=enrolling)
+        if ok and enrolling:
+            await audit(tx, t, f"staff:{staff['id']}", "staff.totp_enabled", "staff",
+                        staff["id"], at_signin=True)
+        return ok
 
     if not await db(request).write(check):
         await throttle.record(db(request), t, staff["username"], ip, "bad_code")
-        return await page(request, "signin_code.html", status_code=400, next=next_url,
-                          error="That code is not right, or it was already used. Try the next one.")
+        return await _code_page(request, staff["id"], staff["username"], next_url,
+                                "That code is not right, or it was already used. Try the next one.")
     return await _signed_in(request, staff["id"], staff["role"], staff["username"],
                             pending.id_hash, next_url)
 

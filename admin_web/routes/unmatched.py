@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from admin_web import actions
 from admin_web.auth import flash, guard
-from admin_web.permissions import User, allowed, caseload_scope, client_in_reach
+from admin_web.permissions import User, allowed, caseload_scope, client_in_charge
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, read_form, see_other
 from bot.core.db import Tx
@@ -54,7 +54,7 @@ async def unmatched_page(request: Request, user: User) -> Response:
 async def link(request: Request, user: User) -> Response:
     form = await read_form(request)
     client_id = int_field(form, "client")
-    if not await client_in_reach(db(request), user, client_id):
+    if not await client_in_charge(db(request), user, client_id):
         raise HTTPException(404, "No such client.")
     channel, address = field(form, "channel"), field(form, "address")
     replace = field(form, "replace") == "yes" and allowed(user.role, "unmatched.replace")

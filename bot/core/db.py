@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
+from bot.core.private_files import private_dir, private_file, private_sqlite
+
 if TYPE_CHECKING:
     from config.settings import Settings
 
@@ -136,11 +138,17 @@ class Database:
         self.commits = 0  # exposed for health and benchmarks
 
     async def open(self) -> Database:
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only before SQLite opens it: its -wal and -shm files copy the database's mode.
+        await asyncio.to_thread(private_sqlite, self.path)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
         self._writer = await self._in_writer(self._connect_writer)
         await self._in_writer(migrate, self._writer)
+        if self.settings is not None:
+            from bot.core.sealing import seal_legacy_totp
+
+            sealed = await self._in_writer(seal_legacy_totp, self._writer, self.settings)
+            if sealed:
+                log.info("sealed %d plain-text TOTP secret(s)", sealed)
         reader = aiosqlite.connect(self.path, isolation_level=None)
         # Its thread must not keep the interpreter alive if someone forgets close().
         reader._thread.daemon = True
@@ -263,7 +271,8 @@ class Database:
     async def backup(self, target: Path) -> None:
         """SQLite's online backup: a consistent copy while the service keeps writing."""
         assert self._reader is not None, "database is not open"
-        await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(private_dir, target.parent)
+        await asyncio.to_thread(private_file, target)  # 0600 before any page is copied into it
         async with aiosqlite.connect(target) as dest:
             await self._reader.backup(dest)
 

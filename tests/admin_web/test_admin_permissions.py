@@ -26,7 +26,8 @@ demo = demo_fixture
 panels = panels_fixture
 
 USERS = {"officer": "dana", "supervisor": "priya", "admin": "admin", "mentor": "mentor-mo"}
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/login/code"), ("GET", "/")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/login/code"), ("GET", "/"),
+          ("GET", "/setup"), ("POST", "/setup")}
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,11 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("POST", "/rota/{id:int}/end", "rota"),
         Case("POST", "/staff/add", "staff.accounts", {"name": "X Y", "role": "admin"}),
         Case("POST", "/staff/{id:int}/active", "staff.accounts", {"active": "off"}),
-        Case("POST", "/staff/{id:int}/password", "staff.accounts", {"password": "z" * 14}),
+        Case("POST", "/staff/{id:int}/password", "staff.accounts"),
         Case("POST", "/staff/{id:int}/totp-reset", "staff.accounts"),
+        Case("POST", "/staff/{id:int}/role", "staff.accounts", {"role": "supervisor"}),
+        Case("POST", "/staff/requests/{id:int}/decide", "staff.approve",
+             {"decision": "approve"}),
         Case("GET", "/audit", "audit"),
         Case("GET", "/audit.csv", "audit"),
         Case("GET", "/dashboard", "dashboard"),
@@ -127,7 +131,9 @@ async def fingerprint(h: Harness) -> tuple[Any, ...]:
         "SELECT group_concat(status || at) FROM appointments", "SELECT COUNT(*) FROM appointments",
         "SELECT COUNT(*) FROM course_sessions", "SELECT COUNT(*) FROM course_enrolments",
         "SELECT COUNT(*) FROM course_attendance", "SELECT COUNT(*) FROM identities",
-        "SELECT group_concat(available || active || COALESCE(password_hash, '')) FROM staff",
+        "SELECT group_concat(available || active || role || COALESCE(password_hash, ''))"
+        " FROM staff", "SELECT group_concat(status) FROM role_requests",
+        "SELECT COUNT(*) FROM staff_setup_links",
         "SELECT COUNT(*) FROM staff", "SELECT group_concat(ends_at) FROM rota",
         "SELECT COUNT(*) FROM settings", "SELECT COUNT(*) FROM caseload_imports",
         "SELECT group_concat(status) FROM caseload_imports", "SELECT COUNT(*) FROM staff_totp",
@@ -243,13 +249,11 @@ async def test_an_officer_guessing_another_officers_ids_gets_404(harness: Harnes
     assert "Sam" in (await dana.get("/admin/clients")).text
 
 
-async def test_a_duty_officer_reaches_a_client_only_while_their_alert_is_open(
-        harness: Harness, demo: Demo, panels: Any) -> None:
+async def dana_covers_lee(harness: Harness, demo: Demo) -> None:
+    """Lee is off sick and dana is the duty officer, so lee's clients' alerts go to her."""
     from bot.core.clock import iso
 
-    alex = demo.clients["D-003"]
     now = harness.clock.now()
-    # Lee is off sick; dana is the duty officer, so lee's client's alert goes to her.
     await harness.write(lambda tx: tx.execute("UPDATE staff SET available = 0 WHERE id = ?",
                                               (demo.staff["lee"],)))
     await harness.write(lambda tx: tx.execute(
@@ -257,6 +261,12 @@ async def test_a_duty_officer_reaches_a_client_only_while_their_alert_is_open(
         " VALUES (?, 'duty_officer', ?, ?, ?)",
         (demo.staff["dana"], iso(now - timedelta(hours=1)), iso(now + timedelta(hours=8)),
          iso(now))))
+
+
+async def test_a_duty_officer_reaches_a_client_only_while_their_alert_is_open(
+        harness: Harness, demo: Demo, panels: Any) -> None:
+    alex = demo.clients["D-003"]
+    await dana_covers_lee(harness, demo)
     esc = await raise_amber(harness, alex)
     dana = await signed_in(panels, "dana")
     assert (await dana.get(f"/admin/clients/{alex}")).status_code == 200
@@ -266,6 +276,48 @@ async def test_a_duty_officer_reaches_a_client_only_while_their_alert_is_open(
     assert (await dana.get(f"/admin/clients/{alex}")).status_code == 404
     # Not on her caseload list either way.
     assert "Alex" not in visible((await dana.get("/admin/clients")).text)
+
+
+async def test_a_covering_duty_officer_reads_and_acts_on_the_alert_and_changes_nothing_else(
+        harness: Harness, demo: Demo, panels: Any) -> None:
+    """Least privilege for cover: every change to lee's client that the matrix knows is refused
+    to dana while she covers its open alert; reading the file and ack/resolve work."""
+    ids = await world(harness, demo, panels)  # raises an AMBER on lee's client alex
+    await dana_covers_lee(harness, demo)
+    alex = ids["alex"]
+    await raise_amber(harness, alex, "missed_checkins")  # routed to dana as duty officer
+    assert await harness.db.value(
+        "SELECT COUNT(*) FROM escalation_notices n JOIN escalations e ON e.id = n.escalation_id"
+        " WHERE e.client_id = ? AND n.staff_id = ?", (alex, demo.staff["dana"]))
+    esc = int(await harness.db.value(
+        "SELECT id FROM escalations WHERE client_id = ? AND reason = 'missed_checkins'", (alex,)))
+    dana = await signed_in(panels, "dana")
+    page = await dana.get(f"/admin/clients/{alex}")
+    assert page.status_code == 200 and "Alex" in page.text
+    assert "/stage" not in page.text and "/link" not in page.text and "cover-hint" in page.text
+    before = await fingerprint(harness)
+    changes = [c for c in cases(ids) if c.method == "POST" and (
+        c.template.startswith(("/clients/", "/appointments/", "/calendar/appointments"))
+        or c.template == "/unmatched/link")]
+    assert len(changes) >= 10
+    for case in changes:
+        response = await dana.post(concrete(case, ids), case.data or {})
+        assert response.status_code in (403, 404), (case.template, response.status_code)
+    assert await fingerprint(harness) == before
+    acked = await dana.post(f"/admin/escalations/{esc}/ack")
+    assert acked.status_code == 303
+    assert await harness.db.value("SELECT status FROM escalations WHERE id = ?", (esc,)) \
+        == "acknowledged"
+    resolved = await dana.post(f"/admin/escalations/{esc}/resolve",
+                               {"outcome": "Spoke to the client: safe for now"})
+    assert resolved.status_code == 303
+    assert await harness.db.value("SELECT status FROM escalations WHERE id = ?", (esc,)) \
+        == "resolved"
+    # Lee, back at work, still changes his own client's file.
+    lee = await signed_in(panels, "lee")
+    assert (await lee.post(f"/admin/clients/{alex}/note", {"body": "back"})).status_code == 303
+    assert await harness.db.value("SELECT COUNT(*) FROM client_notes WHERE client_id = ?",
+                                  (alex,)) == 1
 
 
 async def test_admin_never_sees_a_case_file(harness: Harness, demo: Demo, panels: Any) -> None:

@@ -17,10 +17,10 @@ from bot.core.db import Database
 from bot.core.people import Contact, add_client, add_staff
 from bot.service import Service
 from reminders import calendar
+from tests.channels.test_channels import METRICS_AUTH, METRICS_TOKEN
 from tests.conftest import T0, Harness
 from tests.conftest import test_settings as make_settings
 from tests.fakes import FakeTelegramApi, FakeTwilioApi
-from tests.channels.test_channels import METRICS_AUTH, METRICS_TOKEN
 from tests.reminders.support import SAM, jump_to, local, texts_to
 
 JO = "+447700900124"

@@ -15,12 +15,12 @@ import random
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.conftest import PUBLIC_URL, TG_SECRET, Harness
-from tests.fakes.telegram_api import make_callback_update, make_group_text_update, make_text_update
-from tests.web.support import raw_client
 from tests.admin_web.support import Demo, signed_in
 from tests.admin_web.support import demo as demo_fixture
 from tests.admin_web.support import panels as panels_fixture
+from tests.conftest import PUBLIC_URL, TG_SECRET, Harness
+from tests.fakes.telegram_api import make_callback_update, make_group_text_update, make_text_update
+from tests.web.support import raw_client
 
 demo = demo_fixture
 panels = panels_fixture

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from bot.http_guard import LIMITS, limit_for
-from tests.conftest import PUBLIC_URL, Harness
-from tests.fakes.telegram_api import make_callback_update
-from tests.web.support import TG_HEADERS, raw_client
 from tests.admin_web.support import Demo, signed_in
 from tests.admin_web.support import demo as demo_fixture
 from tests.admin_web.support import panels as panels_fixture
+from tests.conftest import PUBLIC_URL, Harness
+from tests.fakes.telegram_api import make_callback_update
+from tests.web.support import TG_HEADERS, raw_client
 
 demo = demo_fixture
 panels = panels_fixture

@@ -21,6 +21,7 @@ import uvicorn
 
 from bot.app import create_app
 from bot.core.clock import FixedClock
+from bot.core.passwords import hash_password
 from bot.core.people import Contact, add_client, add_staff
 from bot.demo import DEMO_PASSWORD, seed_demo
 from bot.logs import Redactor
@@ -76,8 +77,10 @@ async def test_a_whole_scenario_logs_no_token_number_name_or_message(
         await seed_demo(svc.db, clock.now())
 
         async def people(tx):  # type: ignore[no-untyped-def]
+            # An officer (no second factor required) who searches her own caseload.
             officer = await add_staff(tx, clock.now(), name="Marigold Thistlewood",
-                                      role="officer",
+                                      role="officer", username="marigold",
+                                      password_hash=hash_password(DEMO_PASSWORD),
                                       contact=Contact(OFFICER_PHONE, str(OFFICER_CHAT)))
             await add_client(tx, clock.now(), ref="C-77", first_name="Zebedee",
                              officer_id=officer,
@@ -108,7 +111,7 @@ async def test_a_whole_scenario_logs_no_token_number_name_or_message(
 
             page = await http.get("/admin/login")
             token = CSRF_RE.search(page.text).group(1)  # type: ignore[union-attr]
-            r = await http.post("/admin/login", data={"csrftoken": token, "username": "priya",
+            r = await http.post("/admin/login", data={"csrftoken": token, "username": "marigold",
                                                       "password": DEMO_PASSWORD})
             assert r.status_code == 303, r.text[:300]
             for q in ("Zebedee", "07700900177"):
