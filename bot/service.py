@@ -61,7 +61,9 @@ class Service:
 
             self.bot = make_bot(self.settings)
             senders["telegram"] = TelegramSender(self.bot)
-        self.dispatcher = Dispatcher(self.db, senders, self.settings, self.clock)
+        from bot.delivery import Hooks
+
+        self.dispatcher = Dispatcher(self.db, senders, self.settings, self.clock, hooks=Hooks())
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
         # APScheduler is only the clock: every few seconds it asks for due rows; no job store.
         self.scheduler = AsyncIOScheduler()

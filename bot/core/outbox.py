@@ -41,6 +41,9 @@ class OutRow:
     op: str = "send"  # send | edit | answer_callback
     ref: str | None = None
     cause: str | None = None
+    first_attempt_at: str | None = None  # the retry horizon and the Twilio lookup count from here
+    priority: int = PRIORITY_NORMAL
+    client_id: int | None = None
 
 
 async def enqueue(
@@ -60,6 +63,7 @@ async def enqueue(
     op: str = "send",
     ref: str | None = None,
     reply: bool = False,
+    fallback_of: int | None = None,
 ) -> int | None:
     """Queue `body` for `identity`. Returns the row id, or None if `dedupe_key` was already used.
 
@@ -79,14 +83,14 @@ async def enqueue(
     row_id = await tx.execute(
         "INSERT INTO outbox (op, ref, channel, address, identity_id, client_id, staff_id, body,"
         " message_key, reply_markup, edit_of, priority, safety, segments, status,"
-        " next_attempt_at, last_error, dedupe_key, cause, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " next_attempt_at, last_error, dedupe_key, cause, created_at, updated_at, fallback_of)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO NOTHING",
         (op, ref, identity.channel, identity.address, identity.id, identity.client_id,
          identity.staff_id, body, message_key,
          json.dumps(reply_markup) if reply_markup else None, edit_of, priority, int(safety),
          segments, status, iso(not_before or now), "opted out" if suppressed else None,
-         dedupe_key, cause, stamp, stamp),
+         dedupe_key, cause, stamp, stamp, fallback_of),
     )
     return row_id or None
 
