@@ -168,9 +168,11 @@ async def post_all(port: int, requests: Sequence[bytes], concurrency: int,
 
 
 @contextmanager
-def fake_providers() -> Iterator[dict[str, str]]:
-    """The fake Twilio and Telegram APIs in their own process; yields their URLs."""
-    proc = subprocess.Popen([sys.executable, "-m", "bench.fakes_proc"], cwd=ROOT,
+def fake_providers(limits: str = "") -> Iterator[dict[str, str]]:
+    """The fake Twilio and Telegram APIs in their own process; yields their URLs.
+    `limits`: "twilio=10,telegram=30" makes them refuse what goes beyond (bench/fakes_proc.py)."""
+    env = {**os.environ, "BENCH_FAKE_LIMITS": limits}
+    proc = subprocess.Popen([sys.executable, "-m", "bench.fakes_proc"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None

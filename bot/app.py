@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.core.clock import Clock, iso
 from bot.core.outbox import record_delivery_status
+from bot.delivery import on_receipt
 from bot.http_guard import InputGuard
 from bot.inbound import InboundMessage
 from bot.logs import install as install_log_redaction
@@ -90,6 +91,8 @@ async def twilio_status(request: Request) -> Response:
 
     async def apply(tx):  # type: ignore[no-untyped-def]
         changed = await record_delivery_status(tx, svc.clock.now(), str(sid), str(status))
+        if changed:  # a repeated or late callback acts once
+            await on_receipt(tx, svc.clock.now(), str(sid), str(status))
         if error_code == "21610":
             from bot.core.identities import find_identity, set_opt_out
 

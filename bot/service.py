@@ -22,6 +22,7 @@ from bot.channels.simulator import SimulatorSender
 from bot.core.clock import Clock, ShiftedClock, SystemClock
 from bot.core.db import Database
 from bot.core.timers import tick
+from bot.delivery import Hooks
 from bot.escalation import alerts
 from bot.inbound import InboundMessage, retry_failed, store_and_route
 from bot.router import route
@@ -77,8 +78,9 @@ class Service:
 
             self.bot = make_bot(self.settings)
             senders["telegram"] = TelegramSender(self.bot)
-        self.dispatcher = Dispatcher(self.db, senders, self.settings, self.clock,
-                                     on_failed=alerts.on_send_failed)
+        # Escalation's SMS fallback for a failed alert, receipts and the other-channel
+        # fallback are handed in here, so sending never imports the layers above it.
+        self.dispatcher = Dispatcher(self.db, senders, self.settings, self.clock, hooks=Hooks())
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="dispatcher"))
         # APScheduler is only the clock: every few seconds it asks for due rows; no job store.
         self.scheduler = AsyncIOScheduler()

@@ -63,11 +63,15 @@ class Settings:
     send_timeout: float = 15.0
     retry_base: float = 2.0
     retry_cap: float = 600.0
+    # No longer ends retries (see README): ordinary rows retry for `retry_horizon`, safety rows
+    # until sent. Still parsed so an existing .env keeps working.
     max_attempts: int = 8
     metrics_token: str | None = None  # GET /metrics with "Authorization: Bearer <token>"
     # Reverse proxies (addresses or networks) whose X-Forwarded-For/-Proto we believe; empty:
     # believe no one, the peer address is the client's.
     trusted_proxies: tuple[str, ...] = ()
+    retry_horizon: float = 72 * 3600.0  # seconds an ordinary message keeps being retried
+    safety_retry_cap: float = 300.0  # the longest wait between two tries of a safety message
     ack_deadlines: Mapping[str, timedelta] = field(
         default_factory=lambda: {
             "red": timedelta(minutes=15),
@@ -139,6 +143,14 @@ def _float(env: Mapping[str, str], var: str, default: float, lo: float = 0.0) ->
     if value < lo:
         raise ConfigError(f"{var}: must be at least {lo}")
     return value
+
+
+def _duration(env: Mapping[str, str], var: str, default: str, lo: float) -> float:
+    """A duration like 72h or 5m, in seconds."""
+    seconds = parse_duration(env.get(var) or default, var).total_seconds()
+    if seconds < lo:
+        raise ConfigError(f"{var}: must be at least {lo:g} seconds")
+    return seconds
 
 
 def _url(env: Mapping[str, str], var: str, default: str | None) -> str | None:
@@ -261,6 +273,8 @@ def load_settings(
         retry_cap=_float(env, "O2R_RETRY_CAP", 600.0, lo=0.0),
         max_attempts=int(_float(env, "O2R_MAX_ATTEMPTS", 8, lo=1)),
         metrics_token=metrics_token,
+        retry_horizon=_duration(env, "O2R_RETRY_HORIZON", "72h", lo=60.0),
+        safety_retry_cap=_duration(env, "O2R_SAFETY_RETRY_CAP", "5m", lo=1.0),
         ack_deadlines=deadlines,
         trusted_proxies=parse_trusted_proxies(env.get("O2R_TRUSTED_PROXIES", "")),
     )

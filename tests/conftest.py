@@ -154,6 +154,7 @@ async def harness(tmp_path: Path, fakes: tuple[FakeTwilioApi, FakeTelegramApi]
                   ) -> AsyncIterator[Harness]:
     tw, tg = fakes
     clock = FixedClock(T0)
+    tw.now = clock.now  # Twilio's timestamps on the test's clock (the lookup compares them)
     settings = test_settings(tmp_path / "o2r.db", tw.url, tg.url)
     app = create_app(settings, clock=clock, tick_seconds=3600)
     service: Service = app.state.service

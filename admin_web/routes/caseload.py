@@ -52,7 +52,11 @@ async def caseload_rows(database: Any, user: User, f: dict[str, str]) -> list[An
         " c.heightened_until, s.name AS officer_name,"
         " (SELECT COUNT(*) FROM escalations e WHERE e.client_id = c.id"
         "  AND e.status <> 'resolved') AS open_escalations,"
-        " (SELECT MAX(received_at) FROM inbound i WHERE i.client_id = c.id) AS last_heard"
+        " (SELECT MAX(received_at) FROM inbound i WHERE i.client_id = c.id) AS last_heard,"
+        " (SELECT MIN(u.unreachable_since) FROM identities u WHERE u.client_id = c.id"
+        "  AND u.active = 1) AS unreachable_since,"
+        " (SELECT GROUP_CONCAT(UPPER(u.channel), ', ') FROM identities u WHERE u.client_id = c.id"
+        "  AND u.active = 1 AND u.unreachable_since IS NOT NULL) AS unreachable_on"
         " FROM clients c JOIN staff s ON s.id = c.officer_id"
         f" WHERE {' AND '.join(where)} ORDER BY c.ref LIMIT ?", (*args, MAX_ROWS)))
 
@@ -84,10 +88,10 @@ async def caseload_csv(request: Request, user: User) -> Response:
                                                                       if v}))
     return csv_response("caseload.csv", (
         "ref", "first_name", "stage", "status", "officer", "area", "referral_source",
-        "open_escalations", "last_heard"), (
+        "open_escalations", "last_heard", "unreachable_since"), (
         (r["ref"], r["first_name"], labels.stage(r["stage"]), labels.status(r["status"]),
          r["officer_name"], r["area"], r["referral_source"], r["open_escalations"],
-         r["last_heard"]) for r in rows))
+         r["last_heard"], r["unreachable_since"]) for r in rows))
 
 
 def routes() -> list[Route]:

@@ -134,15 +134,18 @@ async def client_page(request: Request, user: User) -> Response:
     await database.write(lambda tx: audit(tx, moment, user.actor, "client.viewed", "client",
                                           client_id))
     identities = await database.all(
-        "SELECT i.id, i.channel, i.address, i.created_at, o.opted_out_at FROM identities i"
+        "SELECT i.id, i.channel, i.address, i.created_at, o.opted_out_at, i.unreachable_since"
+        " FROM identities i"
         " LEFT JOIN opt_outs o ON o.identity_id = i.id WHERE i.client_id = ? AND i.active = 1"
         " ORDER BY i.id", (client_id,))
     history = await database.all(
         "SELECT * FROM stage_history WHERE client_id = ? ORDER BY at DESC, id DESC", (client_id,))
     timeline = list(reversed(await database.all(
         "SELECT * FROM (SELECT 'in' AS direction, body, received_at AS at, channel, NULL AS status,"
-        " id FROM inbound WHERE client_id = ? AND kind = 'text'"
-        " UNION ALL SELECT 'out', body, created_at, channel, status, id FROM outbox"
+        " id, NULL AS reason FROM inbound WHERE client_id = ? AND kind = 'text'"
+        " UNION ALL SELECT 'out', body, created_at, channel, status, id,"
+        " CASE WHEN status = 'failed' OR delivery_status IN ('undelivered', 'failed')"
+        " THEN COALESCE(last_error, 'not delivered (' || delivery_status || ')') END FROM outbox"
         " WHERE client_id = ? AND op = 'send') ORDER BY at DESC, direction, id DESC LIMIT ?",
         (client_id, client_id, TIMELINE_LIMIT))))
     answers = check_ins(await database.all(

@@ -5,9 +5,17 @@ by one task only. A recipient's next row is not claimed while an earlier one of 
 priority is still queued or sending, which keeps their messages in order; an escalation (higher
 priority) may overtake routine traffic. Every attempt is logged in outbox_attempts.
 
-A crash while a row is 'sending' leaves its outcome unknown; at start such rows are queued again.
-We prefer a rare duplicate to a lost message, and for SMS we first ask Twilio whether it already
-took the message (see `TwilioSender.find_sent`), because Twilio has no idempotency key.
+Retries (GOV.UK Notify's model): a provider's rate refusal (429) only reschedules the row, it is
+not a failed attempt. Safety rows (`outbox.safety`: crisis replies, safety and discharge
+messages, staff alerts) retry until sent or until a person cancels them, at most
+O2R_SAFETY_RETRY_CAP apart; other rows retry for O2R_RETRY_HORIZON from their first attempt and
+are then `failed` with the reason. Final failures go to the `DeliveryHooks` the service hands in
+(fallback channel, reachability, findings), so this module never imports what sits above it.
+
+A crash while a row is 'sending' leaves its outcome unknown; at start such rows are queued again
+with `maybe_sent`, and before any resend of a `maybe_sent` SMS we ask Twilio whether it already
+took it (`TwilioSender.find_sent`): at most once. Telegram has no such lookup: a row whose send
+timed out or was cut by a crash is sent again (at least once); the window is one send timeout.
 """
 
 from __future__ import annotations
@@ -18,16 +26,17 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from bot.channels.base import Permanent, RetryLater, Sender, SendError, Sent
-from bot.core.clock import Clock, iso
+from bot.channels.base import ANSWERED_AT, Permanent, RetryLater, Sender, SendError, Sent
+from bot.channels.limits import Grant, SlidingWindow
+from bot.core.clock import Clock, iso, parse_iso
 from bot.core.db import Database, Tx
 from bot.core.identities import Identity, set_opt_out
 from bot.core.outbox import OutRow
-from config.settings import Rate, Settings
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,48 +48,37 @@ POLL_SECONDS = 1.0
 ACCOUNT_WIDE_LIMITS = frozenset({"sms"})
 
 
-class TokenBucket:
-    """Async token bucket on the loop's monotonic clock."""
+class DeliveryHooks(Protocol):
+    """What happens above the dispatcher when a row fails or goes (bot/delivery.py)."""
 
-    def __init__(self, rate: Rate, burst: float | None = None) -> None:
-        self.rate = rate.per_second
-        self.capacity = burst if burst is not None else max(1.0, rate.count)
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-        self._lock = asyncio.Lock()
+    async def failed(self, tx: Tx, now: datetime, row: OutRow, detail: str,
+                     outcome: str) -> None:
+        """`outcome`: 'retry' (will be tried again), 'permanent', 'opted_out' or 'horizon'."""
 
-    def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-
-    async def acquire(self, amount: float = 1.0) -> None:
-        async with self._lock:  # FIFO: first come, first served
-            while True:
-                self._refill(time.monotonic())
-                need = min(amount, self.capacity)
-                if self.tokens >= need:
-                    self.tokens -= need
-                    return
-                await asyncio.sleep((need - self.tokens) / self.rate)
+    async def sent(self, tx: Tx, now: datetime, row: OutRow) -> None: ...
 
 
-# Called in the transaction that marks an outbox row failed for good: (tx, now, outbox id).
-FailedHook = Callable[[Tx, datetime, int], Awaitable[None]]
+class NoHooks:
+    async def failed(self, tx: Tx, now: datetime, row: OutRow, detail: str,
+                     outcome: str) -> None:
+        return None
+
+    async def sent(self, tx: Tx, now: datetime, row: OutRow) -> None:
+        return None
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
-    """Exponential with jitter, so a provider outage does not end in a synchronized stampede."""
+    """Exponential with jitter, so a provider outage does not end in a synchronized stampede.
+    The jitter only shortens a wait: `cap` is a promise (safety messages at most 5 min apart)."""
     delay = min(cap, base * (2 ** max(0, attempts - 1)))
-    return delay * random.uniform(0.8, 1.2)
+    return delay * random.uniform(0.75, 1.0)
 
 
 class Dispatcher:
     def __init__(self, db: Database, senders: Mapping[str, Sender], settings: Settings,
-                 clock: Clock, on_failed: FailedHook | None = None) -> None:
+                 clock: Clock, hooks: DeliveryHooks | None = None) -> None:
         self.db = db
-        # Handed in by the composition root (escalation's SMS fallback for a failed alert), so
-        # sending never imports the layers above it.
-        self.on_failed = on_failed
+        self.hooks: DeliveryHooks = hooks or NoHooks()
         self.senders = dict(senders)
         self.settings = settings
         self.clock = clock
@@ -91,12 +89,12 @@ class Dispatcher:
                       "telegram": max(8, int(2 * settings.telegram_rate.per_second)),
                       "sim": MAX_INFLIGHT}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._channel_bucket = {
-            "telegram": TokenBucket(settings.telegram_rate),
-            "sms": TokenBucket(settings.twilio_rate),
+        self._channel_limit = {
+            "telegram": SlidingWindow(settings.telegram_rate),
+            "sms": SlidingWindow(settings.twilio_rate),
         }
-        self._chat_buckets: dict[str, TokenBucket] = {}
-        self._group_buckets: dict[str, TokenBucket] = {}
+        self._chat_limits: dict[str, SlidingWindow] = {}
+        self._group_limits: dict[str, SlidingWindow] = {}
         self.last_loop: float = 0.0
         self.sent = 0
 
@@ -137,8 +135,9 @@ class Dispatcher:
         rows = await tx.all("SELECT id FROM outbox WHERE status = 'sending'")
         now = iso(self.clock.now())
         for (row_id,) in rows:
-            await tx.execute("UPDATE outbox SET status = 'queued', updated_at = ? WHERE id = ?",
-                             (now, row_id))
+            # maybe_sent: the provider may have it; SMS asks Twilio before any resend.
+            await tx.execute("UPDATE outbox SET status = 'queued', maybe_sent = 1, updated_at = ?"
+                             " WHERE id = ?", (now, row_id))
             await tx.execute(
                 "INSERT INTO outbox_attempts (outbox_id, at, outcome, detail)"
                 " VALUES (?, ?, 'interrupted', 'service stopped while sending; outcome unknown')",
@@ -169,7 +168,7 @@ class Dispatcher:
         return await tx.all(
             """SELECT o.id, o.channel, o.address, o.identity_id, o.body, o.reply_markup,
                        e.provider_id, o.safety, o.attempts, o.segments, o.maybe_sent, o.created_at,
-                       o.op, o.ref, o.cause,
+                       o.op, o.ref, o.cause, o.first_attempt_at, o.priority, o.client_id,
                        (oo.identity_id IS NOT NULL) AS opted_out
                 FROM outbox o
                 LEFT JOIN outbox e ON e.id = o.edit_of
@@ -194,8 +193,9 @@ class Dispatcher:
                     " updated_at = ? WHERE id = ?", (now, r["id"]))
                 continue
             await tx.execute(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?"
-                " WHERE id = ?", (now, r["id"]))
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?,"
+                " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?",
+                (now, now, r["id"]))
             claimed.append(OutRow(
                 id=r["id"], channel=r["channel"], address=r["address"],
                 identity_id=r["identity_id"], body=r["body"],
@@ -203,50 +203,80 @@ class Dispatcher:
                 edit_of_provider_id=r["provider_id"], safety=bool(r["safety"]),
                 attempts=r["attempts"] + 1, segments=r["segments"],
                 maybe_sent=bool(r["maybe_sent"]), created_at=r["created_at"],
-                op=r["op"], ref=r["ref"], cause=r["cause"]))
+                op=r["op"], ref=r["ref"], cause=r["cause"],
+                first_attempt_at=r["first_attempt_at"] or now, priority=r["priority"],
+                client_id=r["client_id"]))
         return claimed
 
-    def group_bucket(self, address: str) -> TokenBucket | None:
-        """Group and supergroup chats (negative ids) also get Telegram's per-group limit, spaced
-        evenly (burst 1): 20/m means one every 3 s, so no minute ever holds more than 20."""
+    def group_limit(self, address: str) -> SlidingWindow | None:
+        """Group and supergroup chats (negative ids) also get Telegram's per-group limit."""
         if not address.startswith("-"):
             return None
-        bucket = self._group_buckets.get(address)
-        if bucket is None:
-            bucket = self._group_buckets[address] = TokenBucket(
-                self.settings.telegram_group_rate, burst=1)
-        return bucket
+        limit = self._group_limits.get(address)
+        if limit is None:
+            limit = self._group_limits[address] = SlidingWindow(
+                self.settings.telegram_group_rate)
+        return limit
 
-    async def _throttle(self, row: OutRow) -> None:
-        bucket = self._channel_bucket.get(row.channel)
-        if row.channel == "telegram":
-            chat = self._chat_buckets.get(row.address)
+    async def _throttle(self, row: OutRow, grants: list[tuple[SlidingWindow, Grant]]) -> None:
+        """Wait for every limit that applies (chat, group, channel); `grants` collects them so
+        the caller releases them when the provider has answered, whatever happens."""
+        limits: list[tuple[SlidingWindow, float]] = []
+        if row.channel == "telegram" and row.op != "answer_callback":
+            chat = self._chat_limits.get(row.address)
             if chat is None:
-                chat = self._chat_buckets[row.address] = TokenBucket(
-                    self.settings.telegram_chat_rate, burst=1)
-            await chat.acquire()
-            group = self.group_bucket(row.address)
+                chat = self._chat_limits[row.address] = SlidingWindow(
+                    self.settings.telegram_chat_rate)
+            limits.append((chat, 1.0))
+            group = self.group_limit(row.address)
             if group is not None:
-                await group.acquire()
-        if bucket is not None:
-            await bucket.acquire(float(row.segments or 1) if row.channel == "sms" else 1.0)
+                limits.append((group, 1.0))
+        channel = self._channel_limit.get(row.channel)
+        if channel is not None:
+            limits.append((channel, float(row.segments or 1) if row.channel == "sms" else 1.0))
+        for limit, amount in limits:
+            grants.append((limit, await limit.acquire(amount)))
+
+    async def _lookup(self, sender: Sender, row: OutRow) -> Sent | RetryLater | None:
+        """A `maybe_sent` row: the provider's own record of it, if it has one. None: send."""
+        finder = getattr(sender, "find_sent", None)
+        if not row.maybe_sent or finder is None:
+            return None
+        candidates: list[Sent] | None = await finder(row)
+        if candidates is None:
+            # Twilio could not be asked. A safety message goes anyway (a second crisis text
+            # beats a late one); anything else waits for an answer rather than risk a duplicate.
+            return None if row.safety else RetryLater(
+                "could not ask the provider whether it already took this", maybe_sent=True)
+        if not candidates:
+            return None
+        ids = [c.provider_id for c in candidates]
+        owned = {r[0] for r in await self.db.all(
+            f"SELECT provider_id FROM outbox WHERE provider_id IN ({','.join('?' * len(ids))})",
+            tuple(ids))}
+        return next((c for c in candidates if c.provider_id not in owned), None)
 
     async def _deliver(self, row: OutRow) -> None:
         try:
             sender = self.senders[row.channel]
             result: Sent | SendError
+            grants: list[tuple[SlidingWindow, Grant]] = []
+            ANSWERED_AT.set(None)
             try:
-                await self._throttle(row)
-                found = None
-                finder = getattr(sender, "find_sent", None)
-                if row.maybe_sent and finder is not None:
-                    found = await finder(row)
+                await self._throttle(row, grants)
+                found = await self._lookup(sender, row)
+                if isinstance(found, RetryLater):
+                    raise found
                 result = found if found is not None else await sender.send(row)
             except SendError as exc:
                 result = exc
             except Exception as exc:  # a bug in a sender must not kill the dispatcher
                 log.exception("sender crashed on outbox row %s", row.id)
                 result = RetryLater(f"internal error: {exc.__class__.__name__}")
+            finally:
+                answered = ANSWERED_AT.get()
+                for limit, grant in grants:
+                    limit.release(grant, answered)
             await self.db.write(lambda tx: self._record(tx, row, result))
             if isinstance(result, Sent):
                 self.sent += 1
@@ -257,6 +287,24 @@ class Dispatcher:
             self._inflight[row.channel].discard(row.id)
             self._wake.set()
 
+    def _retry_delay(self, row: OutRow, result: RetryLater) -> float:
+        if result.refused:
+            return result.retry_after if result.retry_after is not None else backoff(
+                1, self.settings.retry_base, self.settings.retry_cap)
+        cap = self.settings.retry_cap
+        if row.safety:
+            cap = min(cap, self.settings.safety_retry_cap)
+        if result.retry_after is not None:
+            return min(result.retry_after, max(cap, 1.0))
+        return backoff(row.attempts, self.settings.retry_base, cap)
+
+    def _past_horizon(self, row: OutRow, now: datetime) -> bool:
+        """Ordinary rows stop after O2R_RETRY_HORIZON from their first attempt; safety never."""
+        if row.safety or not row.first_attempt_at:
+            return False
+        return now - parse_iso(row.first_attempt_at) >= timedelta(
+            seconds=self.settings.retry_horizon)
+
     async def _record(self, tx: Tx, row: OutRow, result: Sent | SendError) -> None:
         now = self.clock.now()
         stamp = iso(now)
@@ -266,17 +314,21 @@ class Dispatcher:
                 " sent_at = ?, updated_at = ?, last_error = NULL WHERE id = ?",
                 (result.provider_id, result.segments, stamp, stamp, row.id))
             await self._attempt(tx, row.id, stamp, "sent", result.provider_id)
+            await self.hooks.sent(tx, now, row)
             return
-        if isinstance(result, RetryLater) and row.attempts < self.settings.max_attempts:
-            delay = result.retry_after if result.retry_after is not None else backoff(
-                row.attempts, self.settings.retry_base, self.settings.retry_cap)
+        if isinstance(result, RetryLater) and not self._past_horizon(row, now):
+            delay = self._retry_delay(row, result)
+            # A refusal gives the attempt back: it is "not now", not a failure.
             await tx.execute(
                 "UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = ?,"
-                " maybe_sent = maybe_sent OR ?, updated_at = ? WHERE id = ?",
+                " maybe_sent = maybe_sent OR ?, attempts = attempts - ?, updated_at = ?"
+                " WHERE id = ?",
                 (iso(now + timedelta(seconds=delay)), result.detail, int(result.maybe_sent),
-                 stamp, row.id))
-            await self._attempt(tx, row.id, stamp, "retry", f"{result.detail}; in {delay:.1f}s")
-            await self._fallback(tx, now, row)
+                 int(result.refused), stamp, row.id))
+            await self._attempt(tx, row.id, stamp, "refused" if result.refused else "retry",
+                                f"{result.detail}; in {delay:.1f}s")
+            if not result.refused:
+                await self.hooks.failed(tx, now, row, result.detail, "retry")
             if result.retry_after is not None and row.channel in ACCOUNT_WIDE_LIMITS:
                 # An account-wide limit: hold the whole channel, on the same clock as the rows.
                 await tx.execute(
@@ -285,11 +337,17 @@ class Dispatcher:
                     (iso(now + timedelta(seconds=delay)), row.channel))
             return
         detail = result.detail if isinstance(result, SendError) else str(result)
+        outcome = "permanent"
+        if isinstance(result, RetryLater):
+            hours = self.settings.retry_horizon / 3600
+            detail = f"gave up after {hours:g} h of retries: {detail}"
+            outcome = "horizon"
+        elif isinstance(result, Permanent) and result.opted_out:
+            outcome = "opted_out"
         await tx.execute(
             "UPDATE outbox SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
             (detail, stamp, row.id))
         await self._attempt(tx, row.id, stamp, "failed", detail)
-        await self._fallback(tx, now, row)
         if isinstance(result, Permanent) and result.opted_out and row.identity_id:
             ident = await tx.one("SELECT client_id, staff_id FROM identities WHERE id = ?",
                                  (row.identity_id,))
@@ -297,12 +355,7 @@ class Dispatcher:
                 await set_opt_out(tx, now, Identity(row.identity_id, row.channel, row.address,
                                                     ident[0], ident[1], False),
                                   reason="provider:" + row.channel)
-
-    async def _fallback(self, tx: Tx, now: datetime, row: OutRow) -> None:
-        """An alert that did not go through on Telegram goes by SMS too, without waiting."""
-        if (self.on_failed is not None and row.op == "send" and row.channel == "telegram"
-                and (row.cause or "").startswith("escalation:")):
-            await self.on_failed(tx, now, row.id)
+        await self.hooks.failed(tx, now, row, detail, outcome)
 
     @staticmethod
     async def _attempt(tx: Tx, outbox_id: int, at: str, outcome: str, detail: str | None) -> None:

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import Permanent, RetryLater, Sent
+from bot.channels.base import Permanent, RetryLater, Sent, mark_answered
 from bot.core.outbox import OutRow
 from config.settings import Settings
+
+
+class TimedRequest(HTTPXRequest):
+    """Notes when Telegram's answer arrived, before python-telegram-bot parses it."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        result = await super().do_request(*args, **kwargs)
+        mark_answered()
+        return result
 
 
 def make_bot(settings: Settings) -> Bot:
     assert settings.telegram_token
     timeout = settings.send_timeout
-    request = HTTPXRequest(connection_pool_size=64, read_timeout=timeout, write_timeout=timeout,
+    # 16 connections carry Telegram's 30/s with room to spare; a bigger pool costs httpcore a
+    # scan of every connection per request, which slowed 30-message bursts (bench/pacing.py).
+    request = TimedRequest(connection_pool_size=16, read_timeout=timeout, write_timeout=timeout,
                            connect_timeout=timeout, pool_timeout=timeout)
     return Bot(settings.telegram_token, base_url=settings.telegram_api_url, request=request)
+
+
+def _is_chat_id(address: str) -> bool:
+    return address.lstrip("-").isdigit()
 
 
 class TelegramSender:
@@ -27,6 +44,9 @@ class TelegramSender:
 
     async def send(self, row: OutRow) -> Sent:
         markup = InlineKeyboardMarkup.de_json(row.reply_markup, self.bot) if row.reply_markup else None
+        if row.op != "answer_callback" and not _is_chat_id(row.address):
+            # Nothing to send to: retrying cannot help (the person must link their chat again).
+            raise Permanent(f"telegram: no chat id ({row.address!r})")
         try:
             if row.op == "answer_callback":
                 await self.bot.answer_callback_query(callback_query_id=row.ref or "",
@@ -44,7 +64,7 @@ class TelegramSender:
         except RetryAfter as exc:
             after = exc.retry_after
             seconds = after.total_seconds() if hasattr(after, "total_seconds") else float(after)
-            raise RetryLater("telegram 429", retry_after=seconds) from None
+            raise RetryLater("telegram 429", retry_after=seconds, refused=True) from None
         except Forbidden as exc:
             # "bot was blocked by the user" (or kicked from a group): treat as opt-out.
             raise Permanent(f"telegram forbidden: {exc.message}", opted_out=True) from None

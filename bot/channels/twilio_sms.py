@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -10,7 +11,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from bot.channels.base import Permanent, RetryLater, Sent
+from bot.channels.base import Permanent, RetryLater, Sent, mark_answered
 from bot.core.clock import parse_iso
 from bot.core.outbox import OutRow
 from config.settings import TWILIO_DEFAULT_API, Settings
@@ -18,6 +19,11 @@ from config.settings import TWILIO_DEFAULT_API, Settings
 # Twilio error codes meaning the recipient opted out or cannot be reached at all.
 OPTED_OUT_CODES = frozenset({21610})
 PERMANENT_CODES = frozenset({21211, 21214, 21408, 21612, 21614, 30003, 30005, 30006})
+
+
+# How far Twilio's clock may be behind ours, on top of its whole-second timestamps.
+SKEW = timedelta(seconds=60)
+LOOKUP_LIMIT = 50
 
 
 class RateLimited(Exception):
@@ -58,6 +64,7 @@ class RedirectingHttpClient(AsyncTwilioHttpClient):
             method, url, params=params, data=data, headers=headers, auth=None,
             timeout=self.timeout if timeout is None else timeout,
             allow_redirects=allow_redirects)
+        mark_answered()
         if response.status_code == 429:
             raw = (response.headers or {}).get("Retry-After")
             try:
@@ -87,7 +94,7 @@ class TwilioSender:
                 to=row.address, from_=self._from, body=row.body,
                 status_callback=self._callback)
         except RateLimited as exc:
-            raise RetryLater("twilio 429", retry_after=exc.retry_after) from None
+            raise RetryLater("twilio 429", retry_after=exc.retry_after, refused=True) from None
         except TwilioRestException as exc:
             if exc.code in OPTED_OUT_CODES:
                 raise Permanent(f"twilio {exc.code}: recipient opted out", opted_out=True) from None
@@ -101,19 +108,32 @@ class TwilioSender:
         segments = int(msg.num_segments) if msg.num_segments else row.segments
         return Sent(provider_id=msg.sid, segments=segments)
 
-    async def find_sent(self, row: OutRow) -> Sent | None:
-        """After a timed-out send: did Twilio take it anyway? Avoids texting someone twice."""
+    async def find_sent(self, row: OutRow) -> list[Sent] | None:
+        """After a timeout or a crash mid-send: did Twilio take it anyway? Avoids a second text.
+
+        Twilio has no idempotency key and does not echo the StatusCallback URL, so a message is
+        recognised by To + Body, created no earlier than our first attempt. Twilio's
+        date_created has whole seconds (and its clock is not ours), so the window starts at
+        the second of our first attempt less SKEW. Returns the candidates oldest first (the
+        caller skips any that another outbox row already owns), or None if Twilio cannot be
+        asked, in which case the caller waits rather than risk a duplicate.
+        """
         try:
-            recent = await self._client.messages.list_async(to=row.address, limit=20)
+            recent = await self._client.messages.list_async(to=row.address, limit=LOOKUP_LIMIT)
+        except RateLimited:
+            return None
         except Exception:
-            return None  # cannot tell: send again rather than risk losing it
-        since = parse_iso(row.created_at) if row.created_at else None
-        for msg in recent:
-            created = msg.date_created
-            if msg.body == row.body and (since is None or created is None or created >= since):
-                return Sent(provider_id=msg.sid,
-                            segments=int(msg.num_segments) if msg.num_segments else None)
-        return None
+            return None
+        start = parse_iso(row.first_attempt_at or row.created_at) if (
+            row.first_attempt_at or row.created_at) else None
+        since = start.replace(microsecond=0) - SKEW if start is not None else None
+        found = [Sent(provider_id=msg.sid,
+                      segments=int(msg.num_segments) if msg.num_segments else None)
+                 for msg in recent
+                 if msg.body == row.body and (since is None or msg.date_created is None
+                                              or msg.date_created >= since)]
+        found.reverse()  # Twilio lists newest first
+        return found
 
     async def close(self) -> None:
         await self._http.close()

@@ -41,6 +41,9 @@ class OutRow:
     op: str = "send"  # send | edit | answer_callback
     ref: str | None = None
     cause: str | None = None
+    first_attempt_at: str | None = None  # the retry horizon and the Twilio lookup count from here
+    priority: int = PRIORITY_NORMAL
+    client_id: int | None = None
 
 
 async def enqueue(
@@ -61,6 +64,7 @@ async def enqueue(
     ref: str | None = None,
     reply: bool = False,
     purpose: str | None = None,
+    fallback_of: int | None = None,
 ) -> int | None:
     """Queue `body` for `identity`. Returns the row id, or None if `dedupe_key` was already used.
 
@@ -86,14 +90,14 @@ async def enqueue(
     row_id = await tx.execute(
         "INSERT INTO outbox (op, ref, channel, address, identity_id, client_id, staff_id, body,"
         " message_key, reply_markup, edit_of, priority, safety, segments, status,"
-        " next_attempt_at, last_error, dedupe_key, cause, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " next_attempt_at, last_error, dedupe_key, cause, created_at, updated_at, fallback_of)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO NOTHING",
         (op, ref, identity.channel, identity.address, identity.id, identity.client_id,
          identity.staff_id, body, message_key,
          json.dumps(reply_markup) if reply_markup else None, edit_of, priority, int(safety),
          segments, status, iso(not_before or now), refused,
-         dedupe_key, cause, stamp, stamp),
+         dedupe_key, cause, stamp, stamp, fallback_of),
     )
     return row_id or None
 

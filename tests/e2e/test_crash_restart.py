@@ -108,3 +108,63 @@ async def test_kill_under_load_loses_nothing_acknowledged(tmp_path: Path) -> Non
     assert count == distinct == len(bodies)
     assert unprocessed == 0
     assert answered == len(bodies)  # each note got exactly one "passed on" reply
+
+
+async def test_sigkill_mid_send_sends_no_duplicate_sms(tmp_path: Path) -> None:
+    """Replies caught mid-send by SIGKILL, which Twilio had already taken: after the restart the
+    service finds them at Twilio (To + Body + time) instead of texting the person again."""
+    from tests.fakes import FakeTwilioApi
+
+    db = tmp_path / "o2r.db"
+    phones = [f"+4477009008{n:02d}" for n in range(4)]
+    twilio = FakeTwilioApi()
+    env = server_env(db, twilio.start_in_thread(), "http://127.0.0.1:9")
+    env["O2R_SIMULATOR"] = "off"
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        seed = [["staff", "add", "--name", "Dana Hughes", "--role", "officer"]] + [
+            ["client", "add", "--ref", f"C-{n}", "--first-name", "Sam", "--officer", "1",
+             "--phone", phone, "--consented"] for n, phone in enumerate(phones)]
+        for args in seed:
+            await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bot.cli", *args],
+                                    env=env, cwd=ROOT, check=True, capture_output=True)
+        # Twilio takes the first three replies but never answers; the fourth it never gets.
+        twilio.timeout("messages.create", seconds=60, times=3, deliver=True)
+        twilio.timeout("messages.create", seconds=60, times=1)
+        port = free_port()
+        proc = start(env, port)
+        await wait_up(port)
+        for n, phone in enumerate(phones):  # replies to someone who wrote: not held at night
+            assert await post(port, encode_post(port, "/webhooks/twilio/sms", *signed_sms(
+                phone, "help", f"SM{n:032d}"))) == 200
+        await asyncio.to_thread(twilio.wait_for_sync, "messages.create", 3, 30)
+        for _ in range(100):
+            if len(twilio.requests("messages.create")) >= 4:
+                break
+            await asyncio.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        with sqlite3.connect(db) as conn:
+            caught = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'sending'"
+                                  ).fetchone()[0]
+        assert caught == 4
+        proc = start(env, port)
+        await wait_up(port)
+        for _ in range(300):
+            with sqlite3.connect(db) as conn:
+                open_rows = conn.execute("SELECT COUNT(*) FROM outbox WHERE status IN"
+                                         " ('queued', 'sending')").fetchone()[0]
+            if open_rows == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert open_rows == 0
+        for phone in phones:
+            assert len(twilio.messages(to=phone)) == 1, phone
+        with sqlite3.connect(db) as conn:
+            owned = {r[0] for r in conn.execute("SELECT provider_id FROM outbox")}
+        assert owned == {m["sid"] for m in twilio.messages()}
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+        twilio.stop_thread()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -92,6 +93,35 @@ class Reply:
 Handler = Callable[[RecordedRequest], Awaitable[Reply]]
 
 
+@dataclass
+class WindowLimit:
+    """The provider's own limit: at most ``count`` (weighted) requests of ``method`` per key in
+    ANY ``window`` seconds of arrival time; the next one is refused with 429."""
+
+    method: str
+    count: float
+    window: float
+    key: Callable[[RecordedRequest], str | None]  # None: not counted by this limit
+    weight: Callable[[RecordedRequest], float]
+    seen: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
+
+    def admit(self, record: RecordedRequest) -> float | None:
+        """None if admitted (and counted); else seconds until it would be."""
+        key = self.key(record)
+        if key is None:
+            return None
+        log = self.seen.setdefault(key, deque())
+        now = record.received_at
+        while log and log[0][0] <= now - self.window:
+            log.popleft()
+        weight = self.weight(record)
+        used = sum(w for _, w in log)
+        if used and used + weight > self.count:
+            return max(0.001, log[0][0] + self.window - now)
+        log.append((now, weight))
+        return None
+
+
 class FakeServer:
     """Base class: lifecycle, recording, fault FIFOs and waiting helpers."""
 
@@ -107,6 +137,7 @@ class FakeServer:
         self._records: list[RecordedRequest] = []
         self._faults: dict[str, deque[Fault]] = {}
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._limits: list[WindowLimit] = []
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
@@ -270,6 +301,44 @@ class FakeServer:
         """Answer the provider's canonical permanent per-recipient error."""
         self._push(method, self.permanent_fault(), times)
 
+    def enforce_limit(
+        self,
+        method: str,
+        count: float,
+        window: float = 1.0,
+        *,
+        key: Callable[[RecordedRequest], str | None] | None = None,
+        weight: Callable[[RecordedRequest], float] | None = None,
+    ) -> None:
+        """Refuse (429) any request beyond ``count`` in any ``window`` seconds, as providers do.
+
+        ``key`` splits the count (per chat, per group; None = not counted), ``weight`` weighs a
+        request (Twilio counts segments).  Refused requests are recorded with fault
+        ``"rate_limit"`` (see :meth:`refusals`) and do not count.
+        """
+        with self._cond:
+            self._limits.append(WindowLimit(
+                self.canonical_method(method), count, window,
+                key or (lambda _r: ""), weight or (lambda _r: 1.0)))
+
+    def outage(self, method: str = ANY_METHOD, status: int = 500) -> None:
+        """Answer ``status`` to every request (of ``method``) until :meth:`clear_faults`."""
+        self.fail(method, status, times=1_000_000)
+
+    def refusals(self, method: str | None = None) -> list[RecordedRequest]:
+        """Requests refused by a limit set with :meth:`enforce_limit`."""
+        return [r for r in self.requests(method) if r.fault == "rate_limit"]
+
+    def _over_limit(self, record: RecordedRequest) -> float | None:
+        with self._cond:
+            for limit in self._limits:
+                if limit.method != record.method:
+                    continue
+                wait = limit.admit(record)
+                if wait is not None:
+                    return wait
+        return None
+
     def clear_faults(self, method: str | None = None) -> None:
         with self._cond:
             if method is None:
@@ -306,6 +375,10 @@ class FakeServer:
     def rate_limit_reply(self, retry_after: int) -> tuple[int, Any, dict[str, str]]:
         return 429, self.error_body(429), {"Retry-After": str(retry_after)}
 
+    def _refusal(self, wait: float) -> tuple[int, Any, bool, float, dict[str, str]]:
+        status, body, headers = self.rate_limit_reply(max(1, math.ceil(wait)))
+        return status, body, 0.0, False, headers
+
     def permanent_fault(self) -> Fault:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -324,7 +397,9 @@ class FakeServer:
             headers=dict(request.headers),
         )
         self._append(record)
-        fault = self._pop_fault(method)
+        wait = self._over_limit(record)
+        fault = self._pop_fault(method) if wait is None else Fault(
+            "rate_limit", *self._refusal(wait))
         try:
             if fault is not None and not fault.deliver:
                 reply = Reply(fault.status, fault.body, headers=dict(fault.headers))

@@ -355,6 +355,17 @@ class FakeTelegramApi(FakeServer):
     def permanent_fault(self) -> Fault:
         return Fault("blocked", 403, tg_error(403, BLOCKED_DESCRIPTION))
 
+    def enforce_rates(self, overall: float = 30, per_chat: float = 1, per_group: float = 20,
+                      methods: tuple[str, ...] = ("sendMessage", "editMessageText"),
+                      overall_window: float = 1.0) -> None:
+        """Telegram's limits: ``overall`` a second (``overall_window``) for the bot,
+        ``per_chat`` a second per chat, ``per_group`` a minute per group chat (negative id)."""
+        for method in methods:
+            self.enforce_limit(method, overall, overall_window)
+            self.enforce_limit(method, per_chat, 1.0, key=lambda r: str(self._chat_id(r.params)))
+            self.enforce_limit(method, per_group, 60.0, key=lambda r: (
+                str(chat) if str(chat := self._chat_id(r.params)).startswith("-") else None))
+
     def blocked(self, method: str = "sendMessage", times: int = 1) -> None:
         """Queue 403 "Forbidden: bot was blocked by the user"."""
         self.permanent_error(method, times)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -97,6 +98,14 @@ class FakeTwilioApi(FakeServer):
         self._messages: list[dict[str, Any]] = []  # oldest first
         self._status_callbacks: dict[str, str] = {}
         self._unsubscribed: set[str] = set()
+        # Twilio's own clock (date_created has whole seconds); tests align it with theirs.
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def enforce_rate(self, count: float, window: float = 1.0) -> None:
+        """Twilio's sending rate per sender: ``count`` segments in any ``window`` seconds."""
+        self.enforce_limit(CREATE, count, window,
+                           key=lambda r: str(r.params.get("From") or ""),
+                           weight=lambda r: float(count_segments(str(r.params.get("Body") or ""))))
 
     # ------------------------------------------------------------------ app
 
@@ -200,7 +209,7 @@ class FakeTwilioApi(FakeServer):
         if to in self._unsubscribed:
             return Reply(400, unsubscribed_error())
 
-        now = datetime.now(UTC)
+        now = self.now()
         sid = _new_sid("SM")
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json"
         media = p.get("MediaUrl") or []
@@ -315,7 +324,7 @@ class FakeTwilioApi(FakeServer):
         with self._cond:
             for m in self._messages:
                 if m["sid"] == sid:
-                    now = _rfc2822(datetime.now(UTC))
+                    now = _rfc2822(self.now())
                     m["status"] = status
                     m["date_updated"] = now
                     if status in ("sent", "delivered") and m["date_sent"] is None:
