@@ -238,6 +238,8 @@ class Detector:
     def _regex(self, pattern: str, lemmas: bool) -> str:
         if all(t in ("~", "~~", "$") or t.startswith("(") for t in pattern.split()):
             raise ValueError(f"crisis pattern {pattern!r} has no required word")
+        if any("$" in t.strip("()").split("|") and t != "$" for t in pattern.split()):
+            raise ValueError(f"crisis pattern {pattern!r}: $ must stand alone, not in a|b")
         if any(t.startswith("/") != (t.endswith("/") and len(t) > 1) for t in pattern.split()):
             raise ValueError(f"crisis pattern {pattern!r}: a /regex/ may not hold a space")
         parts = [r"(?<!\S)"]
