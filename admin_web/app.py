@@ -23,6 +23,7 @@ from admin_web.routes import (
     calendar,
     caseload,
     client,
+    crisis_review,
     dashboard,
     groups,
     imports,
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 STATIC = TEMPLATES.parent / "static"
 MODULES = (signin, setup, account, queue, caseload, client, calendar, unmatched, staff, audit_log,
-           dashboard, settings, imports, mentor, groups)
+           dashboard, settings, imports, mentor, groups, crisis_review)
 
 
 async def home(request: Request) -> Response:

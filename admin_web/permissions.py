@@ -33,6 +33,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "staff.approve": frozenset({"supervisor"}),
     "rota": frozenset({"supervisor"}),
     "audit": frozenset({"supervisor"}),
+    # The crisis screen's misses and false alarms that officers marked: the monthly review.
+    "crisis_review": frozenset({"supervisor"}),
     "dashboard": frozenset({"supervisor"}),
     "import": frozenset({"supervisor"}),
     "settings": frozenset({"admin"}),
@@ -58,6 +60,7 @@ NAV = (
     ("staff", "/admin/staff", "Staff & rota"),
     ("groups", "/admin/groups", "Aftercare"),
     ("import", "/admin/import", "Import"),
+    ("crisis_review", "/admin/crisis-review", "Crisis review"),
     ("audit", "/admin/audit", "Audit log"),
     ("settings", "/admin/settings", "Settings"),
     ("mentor", "/admin/mentor", "My group"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("bench.inbound", "bench.escalation", "bench.schedule", "bench.pacing")
+BENCHES = ("bench.inbound", "bench.escalation", "bench.schedule", "bench.pacing", "bench.crisis")
 
 
 def main() -> int:

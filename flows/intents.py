@@ -19,10 +19,12 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from typing import Any
 
 from flows.crisis import CrisisConfig, Phrases, load_crisis_config
+from flows.detector import Detector, Screen, build_detector, prenormalise
 
-__all__ = ["Detection", "Intent", "classify", "detect", "load_crisis_config", "normalise"]
+__all__ = ["Detection", "Intent", "classify", "detect", "load_crisis_config", "normalise", "screen"]
 
 
 class Intent(Enum):
@@ -36,8 +38,17 @@ class Intent(Enum):
 @dataclass(frozen=True)
 class Detection:
     intent: Intent
-    phrase: str | None = None  # the configured phrase (or keyword) that matched
+    phrase: str | None = None  # the client's words (or the keyword) that matched
     category: str | None = None  # crisis category: ideation | method | overdose | safety
+    frame: str | None = None  # crisis frame (flows/detector.py): suicidal, means, medical...
+    label: str | None = None  # the frame in plain language, for officers
+
+    @property
+    def explanation(self) -> str:
+        """Why it alerted, in plain language: the frame and the client's own words."""
+        if self.label:
+            return f"{self.label}: \"{self.phrase}\""
+        return f"matched \"{self.phrase}\"" if self.phrase else ""
 
 
 OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "/stop"})
@@ -64,14 +75,9 @@ _SYNONYM_RE = re.compile(
 
 
 def normalise(text: str) -> str:
-    """Lower-case words and emoji separated by single spaces, apostrophes dropped."""
-    t = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text or "").lower())
-    for a in _APOSTROPHES:
-        t = t.replace(a, "'")
-    # "OD'd" is unambiguous only while it has its apostrophe ("odd" is a word); "O.D." too.
-    t = _ODED.sub("oded", t)
-    t = _OD_DOTS.sub("od", t)
-    t = t.replace("'", "")
+    """Lower-case words and emoji separated by single spaces, apostrophes dropped, invisible
+    characters removed and look-alike letters folded to Latin."""
+    t = prenormalise(_INVISIBLE.sub("", text or ""))
     out: list[str] = []
     for ch in t:
         if ch.isalnum():
@@ -100,18 +106,36 @@ def phrase_pattern(phrase: str) -> str:
     return rf"(?<!\w){body}(?!\w)"
 
 
-_Crisis = list[tuple[re.Pattern[str], str, str]]
 _Callback = list[tuple[re.Pattern[str], str]]
 
 
+_last: list[Any] = [None, None]
+
+
+def _compiled(phrases: Phrases) -> tuple[Detector, _Callback, re.Pattern[str] | None]:
+    # Hashing the whole phrase list on every message costs more than screening it: the
+    # same Phrases object (the shipped config) comes back each time, so check identity first.
+    if _last[0] is phrases:
+        return _last[1]  # type: ignore[no-any-return]
+    _last[:] = [phrases, _compile(phrases)]
+    return _last[1]  # type: ignore[no-any-return]
+
+
 @lru_cache(maxsize=8)
-def _compiled(phrases: Phrases) -> tuple[_Crisis, _Callback, re.Pattern[str]]:
-    crisis = [(re.compile(phrase_pattern(p)), p, cat) for p, cat in phrases.crisis if normalise(p)]
+def _compile(phrases: Phrases) -> tuple[Detector, _Callback, re.Pattern[str] | None]:
     callback = [(re.compile(phrase_pattern(p)), p) for p in phrases.callback if normalise(p)]
-    # Every inbound message is screened: one combined search rejects the common case (a number,
-    # an ordinary word) at once; only a hit walks the list to name the phrase, in config order.
-    anything = re.compile("|".join(f"(?:{pat.pattern})" for pat, *_ in (*crisis, *callback)))
-    return crisis, callback, anything
+    anything = (re.compile("|".join(f"(?:{pat.pattern})" for pat, _ in callback))
+                if callback else None)
+    return build_detector(phrases.crisis), callback, anything
+
+
+def screen(text: str, phrases: Phrases | CrisisConfig | None = None) -> Screen | None:
+    """The crisis screen alone (frames and reviewed phrases): what fired and why, or None."""
+    return _compiled(_phrases(phrases))[0].screen(text)
+
+
+def crisis_detection(found: Screen) -> Detection:
+    return Detection(Intent.CRISIS, found.words, found.category, found.frame, found.label)
 
 
 def _alone(text: str) -> str:
@@ -135,16 +159,17 @@ def classify(
     safety_question_pending: bool = False,
 ) -> Detection | None:
     """The intent of an inbound message, with the phrase that matched; None: not an intent."""
-    crisis, callback, anything = _compiled(_phrases(phrases))
+    detector, callback, anything = _compiled(_phrases(phrases))
+    found = detector.screen(text)
+    if found is not None:
+        return crisis_detection(found)
     norm = normalise(text)
-    hit = anything.search(norm) is not None
-    for pattern, phrase, category in crisis if hit else ():
-        if pattern.search(norm):
-            return Detection(Intent.CRISIS, phrase, category)
+    hit = anything is not None and anything.search(norm) is not None
     alone = _alone(text)
     called = next((p for pat, p in callback if pat.search(norm)), None) if hit else None
     if safety_question_pending and (alone in HELP_WORDS or called):
-        return Detection(Intent.CRISIS, called or alone, "safety")
+        return Detection(Intent.CRISIS, called or alone, "safety", "unsafe",
+                         "asked for help while a safety question was open")
     if alone in OPT_OUT_WORDS:
         return Detection(Intent.OPT_OUT, alone)
     if alone in OPT_IN_WORDS:

@@ -99,7 +99,9 @@ def load_thresholds(path: Path | str | None = None) -> Thresholds:
 
 def crisis_finding(found: Detection) -> Finding:
     """RED for a crisis phrase in free text (overdose phrases get the overdose wording)."""
-    detail = f"{found.category or 'crisis'}: matched {found.phrase!r}"
+    # The frame in plain language and the client's own words: what the officer sees on the
+    # alert and the queue card ("why did this alert?").
+    detail = found.explanation if found.label else f"{found.category or 'crisis'}: matched {found.phrase!r}"
     if found.category == "overdose":
         return Finding("RED", "overdose", detail, True, OVERDOSE_MESSAGES)
     return Finding("RED", "crisis_text", detail, True, CRISIS_MESSAGES)

@@ -57,6 +57,12 @@ async def escalations_for(database: Any, user: User, where: str = "1",
     by_esc: dict[int, list[dict[str, Any]]] = {}
     for n in notices:
         by_esc.setdefault(n["escalation_id"], []).append(dict(n))
+    # Why the crisis screen fired: the frame in plain words and the client's message.
+    why = {r["escalation_id"]: dict(r) for r in await database.all(
+        "SELECT f.escalation_id, f.detail, i.body FROM findings f"
+        " LEFT JOIN inbound i ON i.id = f.inbound_id"
+        f" WHERE f.escalation_id IN ({marks}) AND f.reason IN ('crisis_text', 'overdose')"
+        " AND f.source = 'answer' ORDER BY f.id", ids)}
     cscope, cparams = client_scope(user)
     client_ids = sorted({i["client_id"] for i in items})
     reachable = {r[0] for r in await database.all(
@@ -64,6 +70,7 @@ async def escalations_for(database: Any, user: User, where: str = "1",
         f" AND {cscope}", (*client_ids, *cparams))}
     for item in items:
         item["notices"] = by_esc.get(item["id"], [])
+        item["why"] = why.get(item["id"])
         item["client_link"] = item["client_id"] in reachable
     return items
 

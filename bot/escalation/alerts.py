@@ -136,6 +136,16 @@ def _alert_params(esc: object, client: object, tz: str) -> dict[str, str]:
     }
 
 
+async def crisis_why(tx: Tx, esc_id: int) -> str | None:
+    """Why the crisis screen fired, for the Telegram alert: the frame in plain language and
+    the client's words (flows.risk.crisis_finding). Not on SMS alerts, which lock screens and
+    carriers show; the panel shows it too."""
+    return await tx.value(
+        "SELECT detail FROM findings WHERE escalation_id = ? AND reason IN"
+        " ('crisis_text', 'overdose') AND source = 'answer'"
+        " ORDER BY id DESC LIMIT 1", (esc_id,))
+
+
 def _buttons(esc_id: int, client_id: int, public_url: str | None) -> dict[str, object]:
     row: list[dict[str, str]] = [{"text": render("escalation.button_ack"),
                                   "callback_data": f"ack:{esc_id}"},
@@ -189,8 +199,11 @@ async def _send_alert(tx: Tx, now: datetime, esc: object, client: object,
     chat, sms = await _staff_identity(tx, staff_id)
     cause = f"escalation:{esc['id']}"  # type: ignore[index]
     if chat is not None:
+        why = await crisis_why(tx, int(esc["id"]))  # type: ignore[index]
+        text = render("escalation.alert", params) + (
+            "\n" + render("escalation.alert_why", {"why": why}) if why else "")
         row = await enqueue(
-            tx, now, chat, render("escalation.alert", params), message_key="escalation.alert",
+            tx, now, chat, text, message_key="escalation.alert",
             priority=PRIORITY_ESCALATION, safety=True, cause=cause,
             reply_markup=_buttons(int(params["id"]), client["id"], settings.public_url))  # type: ignore[index]
         return row, chat.channel

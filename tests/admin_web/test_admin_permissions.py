@@ -66,6 +66,9 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("POST", "/clients/{id:int}/release", "client", {"kind": "custody-release"}),
         Case("POST", "/clients/{id:int}/reassign", "client.reassign",
              {"officer": str(ids["dana"])}),
+        Case("POST", "/clients/{id:int}/inbound/{inbound:int}/review", "client",
+             {"verdict": "false_alarm"}),
+        Case("GET", "/crisis-review", "crisis_review"),
         Case("GET", "/calendar", "calendar"),
         Case("POST", "/calendar/appointments", "calendar",
              {"client": str(alex), "kind": "court", "at": when}),
@@ -117,6 +120,7 @@ def concrete(case: Case, ids: dict[str, int]) -> str:
                  "sessions": ids["session"], "staff": ids["lee"], "rota": ids["rota"],
                  "import": ids["import"]}.get(path.split("/")[1], 0)
     path = path.replace("{id:int}", str(object_id)).replace("{slug:str}", "journey-funnel")
+    path = path.replace("{inbound:int}", str(ids.get("inbound", 0)))
     return "/admin" + path
 
 
@@ -124,6 +128,7 @@ async def fingerprint(h: Harness) -> tuple[Any, ...]:
     """Everything a refused request might have changed."""
     queries = (
         "SELECT COUNT(*) FROM client_notes", "SELECT COUNT(*) FROM stage_history",
+        "SELECT COUNT(*) FROM crisis_reviews",
         "SELECT group_concat(officer_id || stage || status) FROM clients",
         "SELECT COUNT(*) FROM outbox WHERE cause LIKE 'officer:%'",
         "SELECT COUNT(*) FROM flow_sessions",
@@ -163,7 +168,11 @@ async def world(h: Harness, demo: Demo, make: Any) -> dict[str, int]:
         await tx.execute(
             "INSERT INTO inbound (channel, provider_id, address, body, received_at, status)"
             " VALUES ('sms', 'SM-guess', '+447700900555', 'hi', ?, 'unmatched')", (iso(now),))
-        return {"appt": appt, "session": session, "rota": rota}
+        inbound = await tx.execute(
+            "INSERT INTO inbound (channel, provider_id, address, body, client_id, received_at,"
+            " status) VALUES ('sms', 'SM-alex', '+447700900556', 'ok', ?, ?, 'processed')",
+            (alex, iso(now)))
+        return {"appt": appt, "session": session, "rota": rota, "inbound": inbound}
 
     made = await h.write(work)
     supervisor: Panel = await signed_in(make, "priya")

@@ -1,0 +1,530 @@
+"""Crisis screen built from frames (config/crisis_frames.toml) as well as the reviewed phrases.
+
+Pure: text in, a `Screen` (frame, plain-language label, the matched words) or None out.
+
+Pipeline, all compiled once per process (`default_detector()` is cached):
+1. Pre-normalise: invisible format characters (Unicode Cf: soft hyphen, zero-width joiners,
+   word joiner) dropped, NFKC, lower case, look-alike letters folded to Latin with Unicode's
+   confusables data (confusable_homoglyphs), so a Cyrillic "і" cannot hide "suicidal".
+2. Clauses (split on punctuation) of words; emoji stay as words.
+3. Text-speak and slang lexicon ("wanna", "kms", "sh", "tabs"), letters stretched 3+ times
+   squashed ("diiiie"), and spelling tolerance for words of 5+ letters that neither the
+   English dictionary (simplemma) nor the frame vocabulary knows: nearest vocabulary word by
+   Levenshtein distance (rapidfuzz), same first letter, 1 edit (2 from 9 letters).
+4. Lemmas (simplemma) alongside the surface words: every pattern is tried on both, so tense
+   and person variants ("killed", "kills", "overdosing") meet one frame word.
+5. Guards blank idioms and ordinary senses, and clauses that speak only of the past, but only
+   for the guarded frames; means and medical frames always see the whole message.
+Negation is never a guard.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import simplemma
+from confusable_homoglyphs import confusables
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from config.paths import config_file
+
+FRAMES_TOML = config_file("crisis_frames.toml")
+# Search order, after the reviewed phrases (which keep their own categories): the frames that
+# set the fastest response first (they are never guarded).
+FRAME_ORDER = ("means", "medical", "suicidal", "self_harm", "unsafe", "farewell", "hopeless")
+# The older phrase categories, told as frames.
+PHRASE_FRAME = {"ideation": "suicidal", "method": "means", "overdose": "medical",
+                "safety": "unsafe"}
+UNGUARDED_PHRASES = frozenset({"method", "overdose"})
+
+_APOSTROPHES = "\u2019\u2018\u02bc`\u00b4"
+_ODED = re.compile(r"(?<!\w)od'(?:e?d)(?!\w)")
+_OD_DOTS = re.compile(r"(?<!\w)o\.d\.?(?!\w)")
+_SKIN_TONES = re.compile("[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
+_CLAUSE = re.compile(r"[.,;:!?\n]+|\s(?:but|though|although)\s")
+_STRETCH = re.compile(r"(\w)\1{2,}")
+_DOUBLE = re.compile(r"(\w)\1")
+# Words too common to pick a pattern by (see Detector._anchors).
+_EVERYDAY = frozenset("""i me my a an the to of in on at it is be am are was were and or but
+not no dont cant wont do so for with this that he she they them him her you your we just
+have has had got get going go all up out off now""".split())
+GAP, WIDE_GAP = r"(?:\S+ ){0,3}", r"(?:\S+ ){0,6}"
+
+
+@dataclass(frozen=True)
+class Screen:
+    frame: str  # suicidal | means | farewell | hopeless | medical | self_harm | unsafe
+    label: str  # the frame in plain language, for officers
+    category: str  # the older category: ideation | method | overdose | safety
+    words: str  # the client's words that fired it
+    source: str = "frame"  # "frame" or "phrase" (config/crisis.toml)
+
+
+@lru_cache(maxsize=1)
+def _latin_fold() -> dict[int, str]:
+    """Non-ASCII letters that Unicode lists as confusable with one ASCII letter or digit."""
+    table: dict[int, str] = {}
+    for char, glyphs in confusables.confusables_data.items():
+        if len(char) != 1 or char.isascii() or not char.isalpha():
+            continue
+        for g in glyphs:
+            c = g.get("c", "")
+            if len(c) == 1 and c.isascii() and c.isalnum():
+                table[ord(char)] = c.lower()
+                break
+    return table
+
+
+def prenormalise(text: str) -> str:
+    """Lower case, invisible characters gone, look-alikes folded, apostrophes dropped."""
+    t = text or ""
+    if t.isascii():  # the common case: nothing invisible, nothing to fold
+        t = t.lower()
+    else:
+        t = "".join(ch for ch in t if unicodedata.category(ch) != "Cf")
+        t = _SKIN_TONES.sub("", unicodedata.normalize("NFKC", t).lower())
+        t = t.translate(_latin_fold())
+    for a in _APOSTROPHES:
+        t = t.replace(a, "'")
+    # "OD'd" is unambiguous only while it has its apostrophe ("odd" is a word); "O.D." too.
+    t = _OD_DOTS.sub("od", _ODED.sub("oded", t))
+    return t.replace("'", "")
+
+
+def words(clause: str) -> list[str]:
+    """Letters and digits as words; emoji as words of their own; the rest is a gap."""
+    out: list[str] = []
+    for ch in clause:
+        if ch.isalnum():
+            out.append(ch)
+        elif unicodedata.category(ch) in ("So", "Sk") or ord(ch) >= 0x1F000:
+            out.append(f" {ch} ")
+        else:
+            out.append(" ")
+    return "".join(out).split()
+
+
+@lru_cache(maxsize=65536)
+def lemma(word: str) -> str:
+    if not word.isalpha() or len(word) < 3:
+        return word
+    return simplemma.lemmatize(word, lang="en")
+
+
+@lru_cache(maxsize=65536)
+def _known(word: str) -> bool:
+    return simplemma.is_known(word, lang="en")
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    surface: re.Pattern[str]  # tried on the words as written (after normalising)
+    lemma: re.Pattern[str]  # tried on their lemmas
+    anchors: frozenset[str] | None  # words its first required slot needs; None: always try
+
+    def wanted(self, present: frozenset[str]) -> bool:
+        return self.anchors is None or not self.anchors.isdisjoint(present)
+
+
+class _Index:
+    """Patterns by anchor word: a message tries only those whose first slot it can fill."""
+
+    def __init__(self, patterns: Sequence[_Pattern]) -> None:
+        self.patterns = tuple(patterns)
+        self._always = [i for i, p in enumerate(self.patterns) if p.anchors is None]
+        self._by_word: dict[str, list[int]] = {}
+        for i, p in enumerate(self.patterns):
+            for w in p.anchors or ():
+                self._by_word.setdefault(w, []).append(i)
+
+        self._words = frozenset(self._by_word)
+
+    def candidates(self, present: frozenset[str]) -> list[_Pattern]:
+        hits = present & self._words
+        if not hits:
+            return [self.patterns[i] for i in self._always]
+        idx = set(self._always)
+        for w in hits:
+            idx.update(self._by_word[w])
+        return [self.patterns[i] for i in sorted(idx)]
+
+
+@dataclass(frozen=True)
+class _Frame:
+    name: str
+    label: str
+    category: str
+    guarded: bool
+    any_of: _Index
+    all_of: tuple[tuple[_Pattern, ...], ...]
+
+
+class Detector:
+    """The compiled screen. Build once (`default_detector()`); `screen()` is the hot path."""
+
+    def __init__(self, spec: Mapping[str, Any], phrases: Iterable[tuple[str, str]] = ()) -> None:
+        self.lexicon = {str(k): str(v).split() for k, v in spec.get("lexicon", {}).items()}
+        multi = {str(k): str(v) for k, v in spec.get("phrases", {}).items()}
+        self._multi = (re.compile(r"(?<!\S)(" + "|".join(
+            re.escape(k) for k in sorted(multi, key=len, reverse=True)) + r")(?!\S)")
+            if multi else None)
+        self._multi_map = multi
+        self.classes = {k: [str(w) for w in v] for k, v in spec.get("classes", {}).items()}
+        self._protect = {w for w in self.classes.get("CANT", ())} | {"gone", "left", "less"}
+        frames = spec.get("frames", {})
+        unknown = set(frames) - set(FRAME_ORDER)
+        if unknown or not frames:
+            raise ValueError(f"crisis frames: unknown or missing frames {sorted(unknown)}")
+        vocab: set[str] = set()
+        for name in FRAME_ORDER:
+            for p in frames.get(name, {}).get("patterns", ()):
+                vocab |= self._literals(p)
+        for words_ in self.classes.values():
+            vocab |= {w for w in words_ if w.isalpha()}
+        vocab |= {w for v in self.lexicon.values() for w in v} | set(self.lexicon)
+        self.phrases = tuple((p, c) for p, c in phrases)
+        for p, _ in self.phrases:
+            vocab |= set(words(prenormalise(p)))
+        self.vocab = frozenset(vocab)
+        self._spell_targets = sorted(w for w in vocab if len(w) >= 5 and w.isalpha())
+        self.frames = tuple(self._frame(n, frames[n]) for n in FRAME_ORDER if n in frames)
+        guards = spec.get("guards", {})
+        self._guards = _Index([self._pattern(str(p)) for p in guards.get("patterns", ())])
+        self._history = _Index([self._pattern(str(p)) for p in guards.get("history", ())])
+        self._present = _Index([self._pattern(str(p)) for p in guards.get("present", ())])
+        self._phrases = tuple(
+            (re.compile(_phrase_regex(self.tokens(p)[0])), p, c) for p, c in self.phrases
+            if self.tokens(p)[0])
+        # Phrases by first word: a message tries only those whose first word it has (or
+        # starts a word with: "killmyself" is tried against "kill myself").
+        self._phrase_by_first: dict[str, list[int]] = {}
+        for i, (_, p, _) in enumerate(self._phrases):
+            first = self.tokens(p)[0].split()[0]
+            self._phrase_by_first.setdefault(first, []).append(i)
+
+    # --- compiling ----------------------------------------------------------------------
+
+    def _literals(self, pattern: str) -> set[str]:
+        out: set[str] = set()
+        for tok in pattern.split():
+            if tok.startswith(("{", "/")) or tok in ("~", "~~", "$"):
+                continue
+            out |= {w for a in tok.strip("()").split("|") for w in a.split("_") if w.isalpha()}
+        return out
+
+    def _word(self, tok: str, lemmas: bool) -> str:
+        if tok.startswith("/") and tok.endswith("/") and len(tok) > 2:
+            return f"(?:{tok[1:-1]})"
+        alts = []
+        for alt in tok.split("|"):
+            if alt.startswith("{") and alt.endswith("}"):
+                if alt[1:-1] not in self.classes:
+                    raise ValueError(f"crisis frames: unknown class {alt}")
+                alts += self.classes[alt[1:-1]]
+            else:
+                alts.append(alt.replace("_", " "))
+        forms = set(alts) | ({" ".join(self._lemma(w) for w in a.split()) for a in alts}
+                             if lemmas else set())
+        return "(?:" + "|".join(re.escape(a) for a in sorted(forms, key=len, reverse=True)) + ")"
+
+    def _regex(self, pattern: str, lemmas: bool) -> str:
+        if all(t in ("~", "~~", "$") or t.startswith("(") for t in pattern.split()):
+            raise ValueError(f"crisis pattern {pattern!r} has no required word")
+        if any("$" in t.strip("()").split("|") and t != "$" for t in pattern.split()):
+            raise ValueError(f"crisis pattern {pattern!r}: $ must stand alone, not in a|b")
+        if any(t.startswith("/") != (t.endswith("/") and len(t) > 1) for t in pattern.split()):
+            raise ValueError(f"crisis pattern {pattern!r}: a /regex/ may not hold a space")
+        parts = [r"(?<!\S)"]
+        for tok in pattern.split():
+            if tok == "~":
+                parts.append(GAP)
+            elif tok == "~~":
+                parts.append(WIDE_GAP)
+            elif tok == "$":
+                parts.append("$")
+            elif tok.startswith("(") and tok.endswith(")"):
+                parts.append(f"(?:{self._word(tok[1:-1], lemmas)} )?")
+            else:
+                parts.append(f"{self._word(tok, lemmas)} ")
+        return "".join(parts)
+
+    def _anchors(self, pattern: str) -> frozenset[str] | None:
+        """The words (as written and as lemmas) one of which must be in a message for the
+        pattern to have a chance: its most telling required slot (one without everyday words
+        such as "i" or "the" if it has one). Screening tries only those patterns."""
+        slots: list[frozenset[str]] = []
+        for tok in pattern.split():
+            if tok in ("~", "~~", "$") or tok.startswith(("(", "/")):
+                continue
+            out: set[str] = set()
+            for alt in tok.split("|"):
+                ws = self.classes[alt[1:-1]] if alt.startswith("{") else [alt.replace("_", " ")]
+                for w in ws:
+                    first = w.split()[0]
+                    out |= {first, self._lemma(first)}
+            slots.append(frozenset(out))
+        if not slots:
+            return None
+        return min(slots, key=lambda s: (len(s & _EVERYDAY), len(s)))
+
+    def _pattern(self, pattern: str) -> _Pattern:
+        return _Pattern(re.compile(self._regex(pattern, False)),
+                        re.compile(self._regex(pattern, True)), self._anchors(pattern))
+
+    def _frame(self, name: str, row: Mapping[str, Any]) -> _Frame:
+        return _Frame(
+            name, str(row.get("label", name)), str(row.get("category", "ideation")),
+            bool(row.get("guarded", True)),
+            _Index([self._pattern(str(p)) for p in row.get("patterns", ())]),
+            tuple(tuple(self._pattern(str(p)) for p in group) for group in row.get("all", ())))
+
+    # --- text ---------------------------------------------------------------------------
+
+    def _lemma(self, word: str) -> str:
+        return word if word in self._protect else lemma(word)
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one detector per process; words repeat a lot
+    def _fix(self, word: str) -> str:
+        """A word as the frames should see it: stretched letters squashed, a misspelling of a
+        vocabulary word corrected. Known English words are left alone."""
+        w = _STRETCH.sub(r"\1\1", word)
+        if w != word and not (w in self.vocab or _known(w)):
+            single = _DOUBLE.sub(r"\1", w)
+            if single in self.vocab or _known(single):
+                return single
+        if len(w) < 5 or not w.isalpha() or w in self.vocab or _known(w):
+            # Dropped g ("goin", "cuttin", "nothin"): restored when that makes a known word.
+            if w.endswith("in") and w.isalpha() and w not in self.vocab and not _known(w) and (
+                    w + "g" in self.vocab or _known(w + "g")):
+                return w + "g"
+            return w
+        limit = 2 if len(w) >= 9 else 1
+        best = process.extractOne(w, self._spell_targets, scorer=Levenshtein.distance,
+                                  score_cutoff=limit)
+        if best is not None and best[0][0] == w[0]:
+            return str(best[0])
+        return w
+
+    def tokens(self, text: str) -> tuple[str, list[int]]:
+        """The message as matching text (words joined by spaces) and each word's clause."""
+        out: list[str] = []
+        clause_of: list[int] = []
+        for i, clause in enumerate(_CLAUSE.split(prenormalise(text))):
+            ws: list[str] = []
+            for w in words(clause):
+                ws.extend(self.lexicon.get(w, (w,)))
+            joined = " ".join(ws)
+            if self._multi is not None:
+                joined = self._multi.sub(lambda m: self._multi_map[m.group(1)], joined)
+            fixed = [self._fix(w) for w in joined.split()]
+            fixed = [x for w in fixed for x in self.lexicon.get(w, (w,))]
+            out.extend(fixed)
+            clause_of.extend([i] * len(fixed))
+        return " ".join(out), clause_of
+
+    def _idioms(self, toks: list[str], lemmas: list[str], present: frozenset[str]) -> set[int]:
+        """Word positions inside an idiom or ordinary sense (for the guarded frames only)."""
+        blank: set[int] = set()
+        texts = (" ".join(toks) + " ", " ".join(lemmas) + " ")
+        starts = _starts(toks)  # lemmas stand word for word with the words
+        for g in self._guards.candidates(present):
+            for pat, text in ((g.surface, texts[0]), (g.lemma, texts[1])):
+                for m in pat.finditer(text):
+                    blank |= _span_words(starts, m.start(), m.end())
+        return blank
+
+    def _past(self, toks: list[str], clause_of: list[int], lemmas: list[str]) -> set[int]:
+        """Word positions of clauses that speak only of the past ("OD'd in 2018", "2 years
+        since I last hurt myself"): history, not a present emergency. A present cue (now,
+        again, want, last night...) in the clause keeps it in sight."""
+        blank: set[int] = set()
+        whole = (" ".join(toks) + " ", " ".join(lemmas) + " ")
+        if not any(p.surface.search(whole[0]) or p.lemma.search(whole[1])
+                   for p in self._history.candidates(frozenset(toks) | frozenset(lemmas))):
+            return blank
+        for c in set(clause_of):
+            idx = [i for i, k in enumerate(clause_of) if k == c]
+            s = " ".join(toks[i] for i in idx) + " "
+            le = " ".join(lemmas[i] for i in idx) + " "
+            words_here = frozenset(toks[i] for i in idx) | frozenset(lemmas[i] for i in idx)
+
+            def says(index: _Index, s: str = s, le: str = le,
+                     w: frozenset[str] = words_here) -> bool:
+                return any(p.surface.search(s) or p.lemma.search(le)
+                           for p in index.candidates(w))
+
+            if says(self._history) and not says(self._present):
+                blank |= set(idx)
+        return blank
+
+    # --- screening ----------------------------------------------------------------------
+
+    def screen(self, text: str) -> Screen | None:
+        norm, clause_of = self.tokens(text)
+        if not norm:
+            return None
+        toks = norm.split(" ")
+        lemmas = [self._lemma(w) for w in toks]
+        present = frozenset(toks) | frozenset(lemmas)
+        cands = [frame.any_of.candidates(present) for frame in self.frames]
+        phrase = self._phrase_candidates(toks)
+        # Most messages are ordinary: no pattern's telling word, no phrase. Done.
+        if not phrase and not any(cands) and not any(
+                all(p.wanted(present) for p in group) for f in self.frames for group in f.all_of):
+            return None
+        past = self._past(toks, clause_of, lemmas)
+        idioms = self._idioms(toks, lemmas, present) | past
+
+        def blanked(blank: set[int]) -> tuple[str, str]:
+            return tuple(" ".join("_" if i in blank else w[i] for i in range(len(w))) + " "
+                         for w in (toks, lemmas))  # type: ignore[return-value]
+
+        # Means and medical frames see through idioms (never through to the past).
+        views = {True: blanked(idioms), False: blanked(past)}
+
+        def view(is_guarded: bool) -> tuple[str, str]:
+            return views[is_guarded]
+
+        for i in phrase:
+            pattern, _phrase, category = self._phrases[i]
+            m = pattern.search(view(category not in UNGUARDED_PHRASES)[0])
+            if m:
+                name = PHRASE_FRAME.get(category, "suicidal")
+                return Screen(name, self.label(name), category, m.group(0).strip(), "phrase")
+        for frame, candidates in zip(self.frames, cands, strict=True):
+            found = self._frame_hit(frame, view(frame.guarded), present, candidates)
+            if found:
+                return found
+        return None
+
+    def _phrase_candidates(self, toks: list[str]) -> list[int]:
+        found: set[int] = set()
+        by_first = self._phrase_by_first
+        for t in set(toks):
+            found.update(by_first.get(t, ()))
+            for k in range(2, len(t)):
+                found.update(by_first.get(t[:k], ()))
+        return sorted(found)
+
+    def _frame_hit(self, frame: _Frame, texts: tuple[str, str], present: frozenset[str],
+                   candidates: list[_Pattern]) -> Screen | None:
+        for p in candidates:
+            for pat, text in ((p.surface, texts[0]), (p.lemma, texts[1])):
+                m = pat.search(text)
+                if m:
+                    return Screen(frame.name, frame.label, frame.category, _words_of(m, texts, text))
+        for group in frame.all_of:
+            hits = []
+            for p in group:
+                m = p.wanted(present) and (p.surface.search(texts[0]) or p.lemma.search(texts[1]))
+                if not m:
+                    break
+                hits.append(m.group(0).strip())
+            else:
+                return Screen(frame.name, frame.label, frame.category, " … ".join(hits))
+        return None
+
+    def label(self, frame: str) -> str:
+        return next((f.label for f in self.frames if f.name == frame), frame)
+
+
+def _starts(toks: Sequence[str]) -> list[int]:
+    pos, out = 0, []
+    for t in toks:
+        out.append(pos)
+        pos += len(t) + 1
+    return out
+
+
+def _span_words(starts: list[int], a: int, b: int) -> set[int]:
+    return {i for i, s in enumerate(starts) if a <= s < b}
+
+
+def _words_of(m: re.Match[str], texts: tuple[str, str], text: str) -> str:
+    """The matched words, told in the surface form when the match was on lemmas."""
+    if text is texts[0]:
+        return m.group(0).strip()
+    starts = _starts(text.rstrip(" ").split(" "))
+    idx = sorted(_span_words(starts, m.start(), m.end()))
+    surface = texts[0].rstrip(" ").split(" ")
+    return " ".join(surface[i] for i in idx) if idx else m.group(0).strip()
+
+
+def _phrase_regex(norm: str) -> str:
+    """A reviewed phrase: whole words, in order, any spacing; stretched letters tolerated."""
+    body = r"\s*".join(re.escape(t) for t in norm.split())
+    return rf"(?<!\S){body}(?!\S)"
+
+
+def load_frames(path: Path | str | None = None) -> dict[str, Any]:
+    with open(path or FRAMES_TOML, "rb") as fh:
+        return tomllib.load(fh)
+
+
+@lru_cache(maxsize=8)
+def build_detector(phrases: tuple[tuple[str, str], ...], path: str | None = None) -> Detector:
+    return Detector(load_frames(path), phrases)
+
+
+CRISIS_CATEGORIES = ("suicidal", "means", "farewell", "hopeless", "medical", "self_harm", "unsafe")
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str  # crisis | ordinary
+    category: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CategoryScore:
+    label: str
+    category: str
+    total: int
+    flagged: int
+
+    @property
+    def rate(self) -> float:
+        """Recall for a crisis category, false-alarm rate for an ordinary one."""
+        return self.flagged / self.total if self.total else 0.0
+
+
+def parse_rows(tsv: str) -> list[Row]:
+    """Rows of a labelled file: label, category, text (tab-separated; a header is skipped)."""
+    rows: list[Row] = []
+    for n, line in enumerate(tsv.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t", 2)
+        if len(parts) != 3:
+            raise ValueError(f"line {n}: expected label<TAB>category<TAB>text")
+        label, category, text = (p.strip() for p in parts)
+        if (label, category) == ("label", "category"):
+            continue
+        if label not in ("crisis", "ordinary"):
+            raise ValueError(f"line {n}: label must be crisis or ordinary, not {label!r}")
+        rows.append(Row(label, category, text))
+    return rows
+
+
+def score(rows: Iterable[Row], flags: Iterable[bool]) -> list[CategoryScore]:
+    """Per (label, category): how many rows, how many flagged as crisis."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for row, flagged in zip(rows, flags, strict=True):
+        c = counts.setdefault((row.label, row.category), [0, 0])
+        c[0] += 1
+        c[1] += bool(flagged)
+    return [CategoryScore(label, cat, t, f) for (label, cat), (t, f) in sorted(counts.items())]
+
+
+def overall(scores: Iterable[CategoryScore], label: str) -> CategoryScore:
+    rows = [s for s in scores if s.label == label]
+    return CategoryScore(label, "all", sum(s.total for s in rows), sum(s.flagged for s in rows))
