@@ -26,6 +26,7 @@ from admin_web.routes import (
     dashboard,
     groups,
     imports,
+    inbox,
     mentor,
     queue,
     settings,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from bot.service import Service
 
 STATIC = TEMPLATES.parent / "static"
-MODULES = (signin, account, queue, caseload, client, calendar, unmatched, staff, audit_log,
+MODULES = (signin, account, queue, caseload, inbox, client, calendar, unmatched, staff, audit_log,
            dashboard, settings, imports, mentor, groups)
 
 

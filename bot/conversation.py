@@ -23,9 +23,10 @@ from bot.core.messaging import ClientInfo, client_identity, client_params, load_
 from bot.core.outbox import PRIORITY_SAFETY, enqueue
 from bot.core.quiet import allowed_from
 from bot.core.texts import render
+from bot.escalation import inbox
 from bot.escalation.findings import raise_finding
 from bot.inbound import StoredInbound
-from flows import engine, registry
+from flows import engine, registry, risk_language
 from flows.client import ClientView, History
 from flows.crisis import crisis_params as _crisis_params
 from flows.effects import (
@@ -39,8 +40,9 @@ from flows.effects import (
     Step,
     UpdateClient,
 )
-from flows.intents import Intent, classify
+from flows.intents import Intent, classify, detect
 from flows.model import Flow
+from flows.risk_language import is_more_than_a_typo
 from flows.session import Expire, Reply, Reprompt, SessionState
 
 log = logging.getLogger(__name__)
@@ -329,9 +331,16 @@ async def after_linked(tx: Tx, now: datetime, client_id: int) -> None:
 
 async def client_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
                        now: datetime, active: tuple[int, SessionState, Flow] | None) -> None:
+    text = stored.message.body
     if active is not None:
         sid, session, flow = active
-        step = engine.step(flow, session, Reply(stored.message.body), view(client, now), now,
+        question = flow.states.get(session.state)
+        parse = getattr(question.answer, "parse", None) if question is not None else None
+        if parse is not None and not parse(text).ok and is_more_than_a_typo(text):
+            # Words where the question wanted a number: a person reads them, the flow re-asks.
+            await inbox.file(tx, now, stored.id, client.id, "misfit")
+            await _risk_language(tx, now, client, stored)
+        step = engine.step(flow, session, Reply(text), view(client, now), now,
                            history=await history(tx, client.id, now, sid))
         await apply(tx, now, client, sid, step, identity=ident, inbound_id=stored.id)
         return
@@ -340,9 +349,46 @@ async def client_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: C
         await start_flow(tx, now, client.id, ONBOARDING, cause=f"inbound:{stored.id}",
                          inbound_id=stored.id)
         return
-    # Not an answer to anything: it is on the officer's timeline; tell the client so.
-    await say(tx, now, ident, "free_text.thanks", client=client, cause=f"inbound:{stored.id}",
-              reply=True)
+    await unprompted(tx, stored, ident, client, now, "outside_flow")
+
+
+async def unprompted(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
+                     now: datetime, why: str) -> None:
+    """Not an answer to anything (or a photo / voice note): filed in the officer inbox, risk
+    language raised as AMBER, and a reply that says truly who reads it and when."""
+    filed = await inbox.file(tx, now, stored.id, client.id, why)
+    await _risk_language(tx, now, client, stored)
+    key = "media.only_text" if why == "media" else (
+        "free_text.read_by" if filed.now_open else "free_text.read_by_night")
+    await say(tx, now, ident, key, {**crisis_params(), "reader": filed.reader_first_name,
+                                    "when": filed.read_when},
+              client=client, cause=f"inbound:{stored.id}", reply=True)
+
+
+async def not_a_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
+                      now: datetime) -> None:
+    """A photo / voice note / sticker with no words, or an edited message."""
+    if stored.message.kind == "media":
+        await unprompted(tx, stored, ident, client, now, "media")
+        return
+    if detect(stored.message.body) is Intent.CRISIS:
+        await crisis(tx, stored, ident, client, now)
+        return
+    await inbox.file(tx, now, stored.id, client.id, "edited")
+    await _risk_language(tx, now, client, stored)
+
+
+async def file_media(tx: Tx, stored: StoredInbound, client: ClientInfo, now: datetime) -> None:
+    """A captioned photo: the caption was routed as text; the picture still needs a person."""
+    if not await tx.value("SELECT inbox FROM inbound WHERE id = ?", (stored.id,)):
+        await inbox.file(tx, now, stored.id, client.id, "media")
+
+
+async def _risk_language(tx: Tx, now: datetime, client: ClientInfo, stored: StoredInbound) -> None:
+    found = risk_language.match(stored.message.body)
+    if found:
+        await raise_finding(tx, now, client.id, "AMBER", "risk_language", source="message",
+                            detail=", ".join(found), inbound_id=stored.id)
 
 
 async def crisis(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,

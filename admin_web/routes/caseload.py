@@ -52,7 +52,11 @@ async def caseload_rows(database: Any, user: User, f: dict[str, str]) -> list[An
         " c.heightened_until, s.name AS officer_name,"
         " (SELECT COUNT(*) FROM escalations e WHERE e.client_id = c.id"
         "  AND e.status <> 'resolved') AS open_escalations,"
-        " (SELECT MAX(received_at) FROM inbound i WHERE i.client_id = c.id) AS last_heard"
+        " (SELECT MAX(received_at) FROM inbound i WHERE i.client_id = c.id) AS last_heard,"
+        " (SELECT COUNT(*) FROM inbound i WHERE i.client_id = c.id AND i.inbox IS NOT NULL"
+        "  AND i.read_at IS NULL) AS unread,"
+        " (SELECT i.body FROM inbound i WHERE i.client_id = c.id AND i.kind IN ('text', 'media')"
+        "  ORDER BY i.received_at DESC, i.id DESC LIMIT 1) AS last_message"
         " FROM clients c JOIN staff s ON s.id = c.officer_id"
         f" WHERE {' AND '.join(where)} ORDER BY c.ref LIMIT ?", (*args, MAX_ROWS)))
 

@@ -75,6 +75,8 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("POST", "/calendar/enrol", "calendar", {"client": str(ids["kim"])}),
         Case("POST", "/sessions/{id:int}/attendance", "calendar",
              {"client": str(ids["kim"]), "outcome": "missed"}),
+        Case("GET", "/inbox", "client"),
+        Case("POST", "/inbox/{id:int}/read", "client"),
         Case("GET", "/unmatched", "unmatched"),
         Case("POST", "/unmatched/link", "unmatched",
              {"client": str(alex), "channel": "sms", "address": "+447700900555"}),
@@ -111,7 +113,7 @@ def concrete(case: Case, ids: dict[str, int]) -> str:
     path = case.template
     object_id = {"escalations": ids["esc"], "clients": ids["alex"], "appointments": ids["appt"],
                  "sessions": ids["session"], "staff": ids["lee"], "rota": ids["rota"],
-                 "import": ids["import"]}.get(path.split("/")[1], 0)
+                 "import": ids["import"], "inbox": ids["inbound"]}.get(path.split("/")[1], 0)
     path = path.replace("{id:int}", str(object_id)).replace("{slug:str}", "journey-funnel")
     return "/admin" + path
 
@@ -122,7 +124,7 @@ async def fingerprint(h: Harness) -> tuple[Any, ...]:
         "SELECT COUNT(*) FROM client_notes", "SELECT COUNT(*) FROM stage_history",
         "SELECT group_concat(officer_id || stage || status) FROM clients",
         "SELECT COUNT(*) FROM outbox WHERE cause LIKE 'officer:%'",
-        "SELECT COUNT(*) FROM flow_sessions",
+        "SELECT COUNT(*) FROM flow_sessions", "SELECT COUNT(*) FROM inbound WHERE read_at IS NOT NULL",
         "SELECT group_concat(status) FROM escalations", "SELECT COUNT(*) FROM findings",
         "SELECT group_concat(status || at) FROM appointments", "SELECT COUNT(*) FROM appointments",
         "SELECT COUNT(*) FROM course_sessions", "SELECT COUNT(*) FROM course_enrolments",
@@ -157,7 +159,11 @@ async def world(h: Harness, demo: Demo, make: Any) -> dict[str, int]:
         await tx.execute(
             "INSERT INTO inbound (channel, provider_id, address, body, received_at, status)"
             " VALUES ('sms', 'SM-guess', '+447700900555', 'hi', ?, 'unmatched')", (iso(now),))
-        return {"appt": appt, "session": session, "rota": rota}
+        inbound = await tx.execute(
+            "INSERT INTO inbound (channel, provider_id, address, body, received_at, status,"
+            " client_id, inbox) VALUES ('sim', 'sim-guess', 'client-d-003', 'hello', ?,"
+            " 'processed', ?, 'outside_flow')", (iso(now), alex))
+        return {"appt": appt, "session": session, "rota": rota, "inbound": inbound}
 
     made = await h.write(work)
     supervisor: Panel = await signed_in(make, "priya")
@@ -180,7 +186,7 @@ async def test_every_route_is_in_the_matrix(harness: Harness) -> None:
             if method != "HEAD":
                 declared.add((method, route.path))
     covered = {(c.method, c.template) for c in cases({k: 0 for k in (
-        "alex", "esc", "appt", "session", "kim", "dana", "lee")})} | PUBLIC
+        "alex", "esc", "appt", "session", "kim", "dana", "lee", "inbound")})} | PUBLIC
     assert declared == covered
     # unmatched.replace is an option within a form, tested on its own.
     assert set(CAPABILITIES) - {"unmatched.replace"} == {c.capability for c in cases({k: 0 for k in (

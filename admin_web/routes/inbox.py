@@ -1,0 +1,59 @@
+"""The officer inbox (issue 11): client messages a person must read, unread first; mark as read.
+
+What is filed here and why lives in bot/escalation/inbox.py; this page only reads and marks.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from admin_web.auth import flash, guard
+from admin_web.permissions import User, client_in_reach, client_scope
+from admin_web.templating import page
+from admin_web.web import db, now, path_int, read_form, see_other
+from bot.escalation.inbox import mark_read
+
+LIMIT = 200
+WHY = {"outside_flow": "not an answer to a question", "misfit": "words where a question wanted"
+       " a number or choice", "media": "a photo, voice note or file",
+       "edited": "an edited message"}
+
+
+@guard("client")
+async def inbox_page(request: Request, user: User) -> Response:
+    where, params = client_scope(user)
+    rows = await db(request).all(
+        "SELECT i.id, i.body, i.received_at, i.channel, i.inbox, i.read_at, i.payload,"
+        " c.id AS client_id, c.ref, c.first_name, r.name AS read_by_name FROM inbound i"
+        " JOIN clients c ON c.id = i.client_id LEFT JOIN staff r ON r.id = i.read_by"
+        f" WHERE i.inbox IS NOT NULL AND {where}"
+        " ORDER BY i.read_at IS NOT NULL, i.received_at DESC, i.id DESC LIMIT ?",
+        (*params, LIMIT))
+    return await page(request, "inbox.html", messages=rows, why=WHY)
+
+
+@guard("client")
+async def read(request: Request, user: User) -> Response:
+    inbound_id = path_int(request)
+    database = db(request)
+    client_id = await database.value(
+        "SELECT client_id FROM inbound WHERE id = ? AND inbox IS NOT NULL", (inbound_id,))
+    if client_id is None or not await client_in_reach(database, user, int(client_id)):
+        raise HTTPException(404)
+    form = await read_form(request)
+    moment = now(request)
+    done = await database.write(lambda tx: mark_read(tx, moment, inbound_id, user.id))
+    await flash(request, user, "Marked as read." if done else "Already read.")
+    back = str(form.get("back") or "")
+    return see_other(f"/admin/clients/{client_id}#messages" if back == "client"
+                     else "/admin/inbox")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/inbox", inbox_page, methods=["GET"]),
+        Route("/inbox/{id:int}/read", read, methods=["POST"]),
+    ]
