@@ -77,6 +77,7 @@ def cases(ids: dict[str, int]) -> list[Case]:
              {"client": str(ids["kim"]), "outcome": "missed"}),
         Case("GET", "/inbox", "client"),
         Case("POST", "/inbox/{id:int}/read", "client"),
+        Case("GET", "/inbox/{id:int}/media/{n:int}", "client"),
         Case("GET", "/unmatched", "unmatched"),
         Case("POST", "/unmatched/link", "unmatched",
              {"client": str(alex), "channel": "sms", "address": "+447700900555"}),
@@ -115,6 +116,7 @@ def concrete(case: Case, ids: dict[str, int]) -> str:
                  "sessions": ids["session"], "staff": ids["lee"], "rota": ids["rota"],
                  "import": ids["import"], "inbox": ids["inbound"]}.get(path.split("/")[1], 0)
     path = path.replace("{id:int}", str(object_id)).replace("{slug:str}", "journey-funnel")
+    path = path.replace("{n:int}", "0")
     return "/admin" + path
 
 

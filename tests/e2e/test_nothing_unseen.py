@@ -243,3 +243,33 @@ async def test_could_not_reach_keeps_a_red_open_with_a_new_deadline(harness: Har
                                            "Spoke to the client: safe for now"))
     assert await harness.db.value("SELECT status FROM escalations WHERE id = ?",
                                   (esc,)) == "resolved"
+
+
+async def test_the_officer_opens_a_voice_note_in_the_panel(harness: Harness) -> None:
+    from tests.admin_web.support import Panel, seed
+
+    demo = await seed(harness)
+    cid = await harness.add_client(ref="C-9", officer=demo.staff["dana"], phone=None, chat=CHAT)
+    harness.telegram.files["voice-9"] = b"OggS-invented-voice-note"
+    await harness.tg(tg_update(harness, voice={"file_id": "voice-9", "duration": 3}))
+    await harness.settle()
+    dana, lee = Panel(harness), Panel(harness)
+    try:
+        assert (await dana.login("dana")).status_code == 303
+        nav = (await dana.get("/admin/inbox")).text
+        assert "Inbox (1)" in nav and "a photo, voice note or file" in nav
+        page = (await dana.get(f"/admin/clients/{cid}")).text
+        link = page[page.index("/admin/inbox/"):].split('"')[0]
+        assert link.endswith("/media/0") and "open voice note" in page
+        got = await dana.get(link)
+        assert got.status_code == 200 and got.content == b"OggS-invented-voice-note"
+        # Another officer's client: 404, whatever the id.
+        assert (await lee.login("lee")).status_code == 303
+        assert (await lee.get(link)).status_code == 404
+        # Mark as read: the count goes.
+        inbound = int(link.split("/")[3])
+        assert (await dana.post(f"/admin/inbox/{inbound}/read")).status_code == 303
+        assert "Inbox (1)" not in (await dana.get("/admin/inbox")).text
+    finally:
+        await dana.close()
+        await lee.close()
