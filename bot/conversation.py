@@ -322,6 +322,26 @@ async def after_client_added(tx: Tx, now: datetime, client_id: int) -> None:
         await start_flow(tx, now, client_id, ONBOARDING, cause="client_added")
 
 
+async def after_number_linked(tx: Tx, now: datetime, client_id: int,
+                              inbound_ids: list[int]) -> None:
+    """Messages a number sent before staff linked it to this client: crisis words raise the
+    client's RED escalation (full chain and deadline), other words reach the officer inbox.
+    Only the last week counts: an old message is history, not a live crisis."""
+    since = iso(now - timedelta(days=7))
+    for inbound_id in inbound_ids:
+        row = await tx.one("SELECT body, kind, received_at FROM inbound WHERE id = ?",
+                           (inbound_id,))
+        if row is None or row["kind"] not in ("text", "media"):
+            continue
+        if row["kind"] == "text" and detect(row["body"]) is Intent.CRISIS:
+            if row["received_at"] >= since:
+                await raise_finding(tx, now, client_id, "RED", "crisis_text", source="unmatched",
+                                    detail="crisis words before the number was linked",
+                                    inbound_id=inbound_id)
+            continue
+        await inbox.file(tx, now, inbound_id, client_id, "outside_flow")
+
+
 async def after_linked(tx: Tx, now: datetime, client_id: int) -> None:
     if await active_session(tx, client_id) is None:
         await after_client_added(tx, now, client_id)

@@ -191,4 +191,5 @@ async def _crisis_unmatched(tx: Tx, stored: StoredInbound, now: datetime) -> Non
     await escalation.alert_duty_and_supervisors(
         tx, now, "escalation.unmatched_crisis", {"from": label, "inbound": stored.id},
         cause=f"inbound:{stored.id}")
+    await escalation.watch_unmatched_crisis(tx, now, stored.id, label)
     await audit(tx, now, "system", "crisis.unmatched", "inbound", stored.id)

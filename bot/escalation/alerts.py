@@ -524,3 +524,32 @@ async def alert_duty_and_supervisors(tx: Tx, now: datetime, key: str, params: di
                       cause=cause)
             told += 1
     return told
+
+
+async def watch_unmatched_crisis(tx: Tx, now: datetime, inbound_id: int, label: str) -> None:
+    """Crisis words from a number we do not know: a RED deadline like any escalation. Until the
+    number is linked to a client (the client's RED escalation takes over) or someone records on
+    the Unmatched page that it was dealt with, the duty officer and every supervisor are told
+    again at each deadline."""
+    due = now + tx.settings.ack_deadlines["red"]
+    await timers.schedule(tx, now, f"unmatched_crisis:{inbound_id}", "unmatched_crisis", due,
+                          payload={"inbound": inbound_id, "from": label})
+
+
+@timers.handles("unmatched_crisis")
+async def _unmatched_deadline(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    inbound_id = int(timer.payload["inbound"])
+    row = await tx.one("SELECT client_id, read_at, received_at FROM inbound WHERE id = ?",
+                       (inbound_id,))
+    if row is None or row["client_id"] is not None:
+        return "linked: the client's escalation has it"
+    if row["read_at"] is not None:
+        return "dealt with"
+    waited = int((now - parse_iso(row["received_at"])).total_seconds() // 60)
+    await alert_duty_and_supervisors(
+        tx, now, "escalation.unmatched_crisis_again",
+        {"from": timer.payload["from"], "inbound": inbound_id, "waited": waited},
+        cause=f"inbound:{inbound_id}")
+    await timers.schedule(tx, now, timer.key, timer.kind, now + tx.settings.ack_deadlines["red"],
+                          payload=timer.payload)
+    return "re-alerted"

@@ -273,3 +273,32 @@ async def test_the_officer_opens_a_voice_note_in_the_panel(harness: Harness) -> 
     finally:
         await dana.close()
         await lee.close()
+
+
+# A crisis from an unknown number is an escalation ------------------------------------------
+
+NEW_PHONE = "+447700900456"
+
+
+async def test_unknown_number_crisis_repeats_until_linked_then_is_the_clients_red(
+        harness: Harness) -> None:
+    from admin_web.actions import link_number
+
+    cid = await harness.add_client()
+    await harness.add_officer("Priya Shah", PRIYA, role="supervisor")
+    await harness.sms(NEW_PHONE, "I want to kill myself")
+    await harness.settle()
+    assert any("crisis words from an unknown number" in b for b in bodies_to(harness, PRIYA))
+    # Nobody linked it: at the RED deadline the chain is told again, saying how long it waited.
+    await harness.advance(timedelta(minutes=16))
+    again = [b for b in bodies_to(harness, PRIYA) if "still open after 16 min" in b]
+    assert len(again) == 1
+    # Linking the number files the crisis as the client's RED escalation; the repeats stop.
+    await harness.write(lambda tx: link_number(tx, harness.clock.now(), cid, "sms", NEW_PHONE,
+                                               "test"))
+    esc = await harness.db.one("SELECT severity, reason, status FROM escalations"
+                               " WHERE client_id = ?", (cid,))
+    assert (esc["severity"], esc["reason"]) == ("RED", "crisis_text")
+    await harness.advance(timedelta(minutes=16))
+    assert len([b for b in bodies_to(harness, PRIYA) if "still open after" in b]) == 1
+    assert any("RED alert #" in b and "Sam" in b for b in bodies_to(harness, PRIYA))
