@@ -304,11 +304,13 @@ async def _begin(tx: Tx, now: datetime, client: ClientInfo, flow: Flow, officer_
 
 
 async def _start_next_waiting(tx: Tx, now: datetime, client_id: int) -> None:
-    row = await tx.one("SELECT id, flow_id, officer_started, state, cause FROM flow_sessions"
-                       " WHERE client_id = ? AND status = 'waiting' ORDER BY id LIMIT 1",
-                       (client_id,))
-    if row is None:
+    # Highest rank first (an officer's flow, then a confirmation, then scales), oldest first.
+    rows = await tx.all("SELECT id, flow_id, officer_started, state, cause FROM flow_sessions"
+                        " WHERE client_id = ? AND status = 'waiting' ORDER BY id", (client_id,))
+    if not rows:
         return
+    row = max(rows, key=lambda r: (engine.effective_priority(registry.latest(r[1]),
+                                                             bool(r[2])), -r[0]))
     await tx.execute("UPDATE flow_sessions SET status = 'skipped', ended_at = ? WHERE id = ?",
                      (iso(now), row[0]))
     await start_flow(tx, now, client_id, row[1], officer_started=bool(row[2]),
