@@ -90,9 +90,9 @@ def decide_start(
 
     start: nothing running. wait: the new flow outranks the running one, which finishes first
     (the waiting queue is served highest rank first). wait / skip: per `new_flow.when_busy` when
-    the running flow ranks equal or higher. "replace" is no longer returned. The same flow already running is always "skip" (a
-    double trigger must not restart a questionnaire half answered). Crisis handling is outside
-    flows and always wins.
+    the running flow ranks equal or higher. "replace" is no longer returned. The same flow
+    already running is always "skip" (a double trigger must not restart a questionnaire half
+    answered). Crisis handling is outside flows and always wins.
     """
     if active is None:
         return "start"
