@@ -50,14 +50,19 @@ async def link_number(tx: Tx, now: datetime, client_id: int, channel: str, raw_a
                                    replace=replace)
     except IdentityTaken:
         raise InputError("that number belongs to someone else; a supervisor can move it") from None
+    waiting = [r[0] for r in await tx.all(
+        "SELECT id FROM inbound WHERE channel = ? AND address = ? AND client_id IS NULL"
+        " AND staff_id IS NULL AND status = 'unmatched' ORDER BY id", (channel, address))]
     moved = await tx.execute(
         "UPDATE inbound SET client_id = ?, identity_id = ? WHERE channel = ? AND address = ?"
         " AND client_id IS NULL AND staff_id IS NULL AND status = 'unmatched'",
         (client_id, ident, channel, address))
     await audit(tx, now, actor, "client.number_linked", "client", client_id, channel=channel,
                 identity_id=ident, inbound_moved=moved)
-    from bot.conversation import after_linked
+    from bot.conversation import after_linked, after_number_linked
 
+    # Crisis words sent before we knew the number become this client's RED escalation.
+    await after_number_linked(tx, now, client_id, waiting)
     await after_linked(tx, now, client_id)
     return moved
 

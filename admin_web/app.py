@@ -27,6 +27,7 @@ from admin_web.routes import (
     dashboard,
     groups,
     imports,
+    inbox,
     mentor,
     queue,
     settings,
@@ -43,8 +44,8 @@ if TYPE_CHECKING:
     from bot.service import Service
 
 STATIC = TEMPLATES.parent / "static"
-MODULES = (signin, setup, account, queue, caseload, client, calendar, unmatched, staff, audit_log,
-           dashboard, settings, imports, mentor, groups, crisis_review)
+MODULES = (signin, setup, account, queue, caseload, inbox, client, calendar, unmatched, staff,
+           audit_log, dashboard, settings, imports, mentor, groups, crisis_review)
 
 
 async def home(request: Request) -> Response:

@@ -54,6 +54,7 @@ HOME = {"officer": "/admin/escalations", "supervisor": "/admin/escalations",
 NAV = (
     ("queue", "/admin/escalations", "Escalations"),
     ("caseload", "/admin/clients", "Caseload"),
+    ("client", "/admin/inbox", "Inbox"),
     ("calendar", "/admin/calendar", "Calendar"),
     ("unmatched", "/admin/unmatched", "Unmatched"),
     ("dashboard", "/admin/dashboard", "Dashboard"),

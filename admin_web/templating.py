@@ -87,6 +87,18 @@ def render_page(request: Request, template: str, status_code: int = 200,
     return HTMLResponse(html, status_code=status_code)
 
 
+async def unread_count(database: Any, user: Any) -> int:
+    """For the navigation: unread inbox messages from clients this user may open (issue 11)."""
+    from admin_web.permissions import allowed, client_scope
+
+    if not allowed(user.role, "client"):
+        return 0
+    where, params = client_scope(user)
+    return int(await database.value(
+        "SELECT COUNT(*) FROM inbound i JOIN clients c ON c.id = i.client_id"
+        f" WHERE i.inbox IS NOT NULL AND i.read_at IS NULL AND {where}", params))
+
+
 async def page(request: Request, template: str, status_code: int = 200,
                **context: Any) -> HTMLResponse:
     """A panel page for the signed-in user: navigation, the one-time flash, time zone, clock."""
@@ -97,7 +109,11 @@ async def page(request: Request, template: str, status_code: int = 200,
     user = getattr(request.state, "user", None)
     if user is not None:
         context.setdefault("user", user)
-        context.setdefault("nav", nav_for(user.role))
+        if "nav" not in context:
+            unread = await unread_count(db(request), user)
+            # The unread count rides on the Inbox label, on every page.
+            context["nav"] = [(path, f"{label} ({unread})" if path == "/admin/inbox" and unread
+                               else label) for path, label in nav_for(user.role)]
         if user.flash and "flash" not in context:
             context["flash"] = user.flash
             await sessions.pop_flash(db(request), user.session_hash)

@@ -72,10 +72,32 @@ async def twilio_sms(request: Request) -> Response:
         address = normalise_phone(str(sender))
     except InvalidPhone:
         address = str(sender)  # short codes and alphanumeric senders: stored, never matched
-    msg = InboundMessage("sms", str(sid), address, str(get("Body") or ""),
-                         payload={"num_media": str(get("NumMedia") or "0")})
+    payload: dict[str, Any] = {"num_media": str(get("NumMedia") or "0")}
+    media = _twilio_media(get)
+    if media:
+        payload["media"] = media
+    body = str(get("Body") or "")
+    msg = InboundMessage("sms", str(sid), address, body,
+                         "media" if media and not body.strip() else "text", payload=payload)
     await service_of(request).receive(msg)
     return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+MAX_MMS_MEDIA = 10  # Twilio's own limit per message
+
+
+def _twilio_media(get: Any) -> list[dict[str, str]]:
+    """MMS pictures: MediaUrl0..n (NumMedia of them), stored as references for the panel."""
+    raw = str(get("NumMedia") or "0")
+    count = min(int(raw), MAX_MMS_MEDIA) if raw.isascii() and raw.isdigit() else 0
+    found = []
+    for n in range(count):
+        url = str(get(f"MediaUrl{n}") or "")
+        if url.startswith("https://"):
+            kind = str(get(f"MediaContentType{n}") or "").split("/")[0] or "file"
+            found.append({"kind": {"image": "photo", "audio": "voice"}.get(kind, kind),
+                          "ref": url})
+    return found
 
 
 async def twilio_status(request: Request) -> Response:
@@ -147,25 +169,58 @@ def _chat_type(chat: dict[str, Any]) -> str:
     return _opt_str(chat.get("type"), "chat.type") or "private"
 
 
+TELEGRAM_MEDIA = ("photo", "voice", "audio", "video", "video_note", "document", "sticker",
+                  "animation")
+
+
+def _telegram_media(m: dict[str, Any]) -> list[dict[str, str]]:
+    """References (file_id) to what a message carried; the panel fetches them on demand."""
+    found = []
+    for kind in TELEGRAM_MEDIA:
+        item = m.get(kind)
+        if item is None:
+            continue
+        if kind == "photo":  # sizes, smallest first: keep the largest
+            if not isinstance(item, list) or not item:
+                raise MalformedUpdate("message.photo must be a list of sizes")
+            item = item[-1]
+        obj = _obj(item, f"message.{kind}", required=True)
+        file_id = _opt_str(obj.get("file_id"), f"message.{kind}.file_id")
+        if file_id:
+            found.append({"kind": kind, "ref": file_id})
+    return found
+
+
 def _telegram_message(update: dict[str, Any]) -> InboundMessage | None:
     """Our own reading of a Bot API update; python-telegram-bot stays the sending transport.
 
     Every field we use is type-checked: a wrong shape raises MalformedUpdate (400), never a 500.
     """
     uid = str(update["update_id"])
-    if update.get("message") is not None:
-        m = _obj(update["message"], "message")
+    field = "message" if update.get("message") is not None else (
+        "edited_message" if update.get("edited_message") is not None else None)
+    if field is not None:
+        m = _obj(update[field], field)
         chat = _obj(m.get("chat"), "message.chat", required=True)
         chat_type = _chat_type(chat)
         sender = _obj(m.get("from"), "message.from")
-        payload = {"chat_type": chat_type, "from_id": _opt_int(sender.get("id"), "from.id"),
-                   "message_id": _opt_int(m.get("message_id"), "message.message_id")}
+        payload: dict[str, Any] = {
+            "chat_type": chat_type, "from_id": _opt_int(sender.get("id"), "from.id"),
+            "message_id": _opt_int(m.get("message_id"), "message.message_id")}
+        if field == "edited_message":
+            payload["edited"] = True  # screened again; never taken as a new answer
         address = _chat_id(chat)
-        if "text" not in m:
-            kind = "member" if ("new_chat_members" in m or "left_chat_member" in m) else "other"
+        media = _telegram_media(m)
+        if media:
+            payload["media"] = media
+        # Words outside a text body (a photo's caption) are read exactly like text.
+        words = m["text"] if "text" in m else m.get("caption")
+        if words is None:
+            kind = "member" if ("new_chat_members" in m or "left_chat_member" in m) else (
+                "media" if media else "other")
             return InboundMessage("telegram", uid, address, "", kind,
                                   private=chat_type == "private", payload=payload)
-        return InboundMessage("telegram", uid, address, _opt_str(m["text"], "message.text"),
+        return InboundMessage("telegram", uid, address, _opt_str(words, "message.text"),
                               "text", private=chat_type == "private", payload=payload)
     if update.get("callback_query") is not None:
         q = _obj(update["callback_query"], "callback_query")

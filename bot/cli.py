@@ -295,9 +295,13 @@ async def cmd_escalation_ack(args: argparse.Namespace, settings: Settings) -> No
 async def cmd_escalation_resolve(args: argparse.Namespace, settings: Settings) -> None:
     from bot.escalation.alerts import resolve
 
-    await in_db(settings, lambda tx: resolve(tx, now(), args.id, args.staff, args.outcome,
-                                             args.note))
-    emit(args, {"resolved": args.id}, f"escalation {args.id} resolved")
+    closed = await in_db(settings, lambda tx: resolve(tx, now(), args.id, args.staff,
+                                                      args.outcome, args.note))
+    if closed:
+        emit(args, {"resolved": args.id}, f"escalation {args.id} resolved")
+    else:
+        emit(args, {"resolved": None, "still_open": args.id},
+             f"escalation {args.id} stays open with a new deadline (outcome does not close it)")
 
 
 @command("staff availability")

@@ -23,9 +23,10 @@ from bot.core.messaging import ClientInfo, client_identity, client_params, load_
 from bot.core.outbox import PRIORITY_SAFETY, enqueue
 from bot.core.quiet import allowed_from
 from bot.core.texts import render
+from bot.escalation import inbox
 from bot.escalation.findings import raise_finding
 from bot.inbound import StoredInbound
-from flows import engine, registry
+from flows import engine, registry, risk_language
 from flows.client import ClientView, History
 from flows.crisis import crisis_params as _crisis_params
 from flows.effects import (
@@ -39,8 +40,9 @@ from flows.effects import (
     Step,
     UpdateClient,
 )
-from flows.intents import Intent, classify
+from flows.intents import Intent, classify, detect
 from flows.model import Flow
+from flows.risk_language import is_more_than_a_typo
 from flows.session import Expire, Reply, Reprompt, SessionState
 
 log = logging.getLogger(__name__)
@@ -302,11 +304,13 @@ async def _begin(tx: Tx, now: datetime, client: ClientInfo, flow: Flow, officer_
 
 
 async def _start_next_waiting(tx: Tx, now: datetime, client_id: int) -> None:
-    row = await tx.one("SELECT id, flow_id, officer_started, state, cause FROM flow_sessions"
-                       " WHERE client_id = ? AND status = 'waiting' ORDER BY id LIMIT 1",
-                       (client_id,))
-    if row is None:
+    # Highest rank first (an officer's flow, then a confirmation, then scales), oldest first.
+    rows = await tx.all("SELECT id, flow_id, officer_started, state, cause FROM flow_sessions"
+                        " WHERE client_id = ? AND status = 'waiting' ORDER BY id", (client_id,))
+    if not rows:
         return
+    row = max(rows, key=lambda r: (engine.effective_priority(registry.latest(r[1]),
+                                                             bool(r[2])), -r[0]))
     await tx.execute("UPDATE flow_sessions SET status = 'skipped', ended_at = ? WHERE id = ?",
                      (iso(now), row[0]))
     await start_flow(tx, now, client_id, row[1], officer_started=bool(row[2]),
@@ -320,6 +324,26 @@ async def after_client_added(tx: Tx, now: datetime, client_id: int) -> None:
         await start_flow(tx, now, client_id, ONBOARDING, cause="client_added")
 
 
+async def after_number_linked(tx: Tx, now: datetime, client_id: int,
+                              inbound_ids: list[int]) -> None:
+    """Messages a number sent before staff linked it to this client: crisis words raise the
+    client's RED escalation (full chain and deadline), other words reach the officer inbox.
+    Only the last week counts: an old message is history, not a live crisis."""
+    since = iso(now - timedelta(days=7))
+    for inbound_id in inbound_ids:
+        row = await tx.one("SELECT body, kind, received_at FROM inbound WHERE id = ?",
+                           (inbound_id,))
+        if row is None or row["kind"] not in ("text", "media"):
+            continue
+        if row["kind"] == "text" and detect(row["body"]) is Intent.CRISIS:
+            if row["received_at"] >= since:
+                await raise_finding(tx, now, client_id, "RED", "crisis_text", source="unmatched",
+                                    detail="crisis words before the number was linked",
+                                    inbound_id=inbound_id)
+            continue
+        await inbox.file(tx, now, inbound_id, client_id, "outside_flow")
+
+
 async def after_linked(tx: Tx, now: datetime, client_id: int) -> None:
     if await active_session(tx, client_id) is None:
         await after_client_added(tx, now, client_id)
@@ -329,9 +353,16 @@ async def after_linked(tx: Tx, now: datetime, client_id: int) -> None:
 
 async def client_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
                        now: datetime, active: tuple[int, SessionState, Flow] | None) -> None:
+    text = stored.message.body
     if active is not None:
         sid, session, flow = active
-        step = engine.step(flow, session, Reply(stored.message.body), view(client, now), now,
+        question = flow.states.get(session.state)
+        parse = getattr(question.answer, "parse", None) if question is not None else None
+        if parse is not None and not parse(text).ok and is_more_than_a_typo(text):
+            # Words where the question wanted a number: a person reads them, the flow re-asks.
+            await inbox.file(tx, now, stored.id, client.id, "misfit")
+            await _risk_language(tx, now, client, stored)
+        step = engine.step(flow, session, Reply(text), view(client, now), now,
                            history=await history(tx, client.id, now, sid))
         await apply(tx, now, client, sid, step, identity=ident, inbound_id=stored.id)
         return
@@ -340,9 +371,46 @@ async def client_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: C
         await start_flow(tx, now, client.id, ONBOARDING, cause=f"inbound:{stored.id}",
                          inbound_id=stored.id)
         return
-    # Not an answer to anything: it is on the officer's timeline; tell the client so.
-    await say(tx, now, ident, "free_text.thanks", client=client, cause=f"inbound:{stored.id}",
-              reply=True)
+    await unprompted(tx, stored, ident, client, now, "outside_flow")
+
+
+async def unprompted(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
+                     now: datetime, why: str) -> None:
+    """Not an answer to anything (or a photo / voice note): filed in the officer inbox, risk
+    language raised as AMBER, and a reply that says truly who reads it and when."""
+    filed = await inbox.file(tx, now, stored.id, client.id, why)
+    await _risk_language(tx, now, client, stored)
+    key = "media.only_text" if why == "media" else (
+        "free_text.read_by" if filed.now_open else "free_text.read_by_night")
+    await say(tx, now, ident, key, {**crisis_params(), "reader": filed.reader_first_name,
+                                    "when": filed.read_when},
+              client=client, cause=f"inbound:{stored.id}", reply=True)
+
+
+async def not_a_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
+                      now: datetime) -> None:
+    """A photo / voice note / sticker with no words, or an edited message."""
+    if stored.message.kind == "media":
+        await unprompted(tx, stored, ident, client, now, "media")
+        return
+    if detect(stored.message.body) is Intent.CRISIS:
+        await crisis(tx, stored, ident, client, now)
+        return
+    await inbox.file(tx, now, stored.id, client.id, "edited")
+    await _risk_language(tx, now, client, stored)
+
+
+async def file_media(tx: Tx, stored: StoredInbound, client: ClientInfo, now: datetime) -> None:
+    """A captioned photo: the caption was routed as text; the picture still needs a person."""
+    if not await tx.value("SELECT inbox FROM inbound WHERE id = ?", (stored.id,)):
+        await inbox.file(tx, now, stored.id, client.id, "media")
+
+
+async def _risk_language(tx: Tx, now: datetime, client: ClientInfo, stored: StoredInbound) -> None:
+    found = risk_language.match(stored.message.body)
+    if found:
+        await raise_finding(tx, now, client.id, "AMBER", "risk_language", source="message",
+                            detail=", ".join(found), inbound_id=stored.id)
 
 
 async def crisis(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,

@@ -54,7 +54,8 @@ async def store_and_route(tx: Tx, msg: InboundMessage, now: datetime,
     identity = await find_identity(tx, msg.channel, msg.address)
     row_id = await tx.execute(
         "INSERT INTO inbound (channel, provider_id, address, kind, body, payload, identity_id,"
-        " client_id, staff_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " client_id, staff_id, received_at, after_outbox)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM outbox))"
         " ON CONFLICT (channel, provider_id) DO NOTHING",
         (msg.channel, msg.provider_id, msg.address, msg.kind, msg.body,
          json.dumps(msg.payload, sort_keys=True) if msg.payload else None,

@@ -31,20 +31,31 @@ async def route(tx: Tx, stored: StoredInbound, now: datetime) -> str:
         return await _group_message(tx, stored, now)
     if msg.kind == "callback":
         return await _callback(tx, stored, now)
-    if msg.kind != "text":
+    if msg.kind not in ("text", "media"):
         return "ignored"
     ident = stored.identity
-    code = START_CODE.match(msg.body.strip()) if msg.channel == "telegram" else None
+    edited = bool(msg.payload.get("edited"))
+    code = START_CODE.match(msg.body.strip()) \
+        if msg.channel == "telegram" and not edited else None
     if code:
         return await _link(tx, stored, now, code.group(1))
     if ident is None:
         return await _unmatched(tx, stored, now)
     if ident.staff_id is not None:
-        return await _staff_message(tx, stored, ident, now)
+        return "ignored" if msg.kind == "media" or edited else \
+            await _staff_message(tx, stored, ident, now)
     client = await load_client(tx, ident.client_id or 0)
     if client is None:
         return await _unmatched(tx, stored, now)
-    return await client_text(tx, stored, ident, client, now)
+    if msg.kind == "media" or edited:
+        # A photo or voice note without words, or a changed message: a person sees it; an
+        # edit is screened again for crisis and risk words but never taken as a new answer.
+        await conversation.not_a_reply(tx, stored, ident, client, now)
+        return "processed"
+    status = await client_text(tx, stored, ident, client, now)
+    if msg.payload.get("media"):
+        await conversation.file_media(tx, stored, client, now)
+    return status
 
 
 async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
@@ -180,4 +191,5 @@ async def _crisis_unmatched(tx: Tx, stored: StoredInbound, now: datetime) -> Non
     await escalation.alert_duty_and_supervisors(
         tx, now, "escalation.unmatched_crisis", {"from": label, "inbound": stored.id},
         cause=f"inbound:{stored.id}")
+    await escalation.watch_unmatched_crisis(tx, now, stored.id, label)
     await audit(tx, now, "system", "crisis.unmatched", "inbound", stored.id)

@@ -23,7 +23,7 @@ from bot.core.clock import Clock, ShiftedClock, SystemClock
 from bot.core.db import Database
 from bot.core.timers import tick
 from bot.delivery import Hooks
-from bot.escalation import alerts
+from bot.escalation import alerts, inbox
 from bot.inbound import InboundMessage, retry_failed, store_and_route
 from bot.router import route
 from config.settings import Settings
@@ -37,6 +37,7 @@ TICK_SECONDS = 2.0
 HANDLER_MODULES: tuple[ModuleType, ...] = (
     conversation,        # flow_start, flow_timeout (question reprompts and check-in expiry)
     alerts,              # ack_deadline (re-escalation), alert_digest
+    inbox,               # inbox_digest (the morning list of unread client messages)
     reminders_jobs,      # reminder, checkin, scale, missed_checkin, missed_session, plan_day
     meetings,            # aftercare_plan, meeting_reminder, meeting_group_post
     mentor_chat,         # meeting_register, mentor_concern_prompt, mentor_wellbeing_check

@@ -235,6 +235,20 @@ def load_settings(
     sim_raw = env.get("O2R_SIMULATOR", "on" if mode == "demo" else "off").strip().lower()
     if sim_raw not in ("on", "off", "1", "0", "true", "false"):
         raise ConfigError(f"O2R_SIMULATOR: {sim_raw!r} must be on or off")
+    # A live provider means real people: the demo (invented users, a known password) and the
+    # simulator (its /sim/advance moves the clock that runs deadlines) must not run beside it.
+    # We refuse to start rather than guess, so the operator decides in plain sight.
+    live = [name for name, on in (("Twilio", tw["O2R_TWILIO_ACCOUNT_SID"]),
+                                  ("Telegram", tg_token)) if on]
+    if live and mode != "production":
+        raise ConfigError(
+            f"O2R_MODE: {' and '.join(live)} credentials are set, so this service reaches real"
+            " people; set O2R_MODE=production (the demo, its simulator and movable clock cannot"
+            " run with a real provider), or remove the credentials for the demo")
+    if live and sim_raw in ("on", "1", "true"):
+        raise ConfigError(
+            f"O2R_SIMULATOR: must be off while {' and '.join(live)} is configured (the simulator"
+            " moves the clock of a service that sends real messages)")
 
     metrics_token = (env.get("O2R_METRICS_TOKEN") or "").strip() or None
     if metrics_token and not re.fullmatch(r"[A-Za-z0-9_.~+/=-]{32,256}", metrics_token):

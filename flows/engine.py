@@ -88,11 +88,11 @@ def decide_start(
 ) -> Decision:
     """Whether `new_flow` may start now, so two questionnaires never interleave.
 
-    start: nothing running. replace: the new flow outranks the running one (end the running one
-    with `end(..., "interrupted")`, then start). wait / skip: per `new_flow.when_busy` when the
-    running flow ranks equal or higher. The same flow already running is always "skip" (a
-    double trigger must not restart a questionnaire half answered). Crisis handling is outside
-    flows and always wins.
+    start: nothing running. wait: the new flow outranks the running one, which finishes first
+    (the waiting queue is served highest rank first). wait / skip: per `new_flow.when_busy` when
+    the running flow ranks equal or higher. "replace" is no longer returned. The same flow
+    already running is always "skip" (a double trigger must not restart a questionnaire half
+    answered). Crisis handling is outside flows and always wins.
     """
     if active is None:
         return "start"
@@ -101,7 +101,10 @@ def decide_start(
     if active.flow_id == new_flow.id:
         return "skip"
     if effective_priority(new_flow, officer_started) > active.priority:
-        return "replace"
+        # At most one open question per person (issue 11): a higher-ranked flow no longer cuts
+        # a running one off half-answered; it waits and goes first once this one ends. Only
+        # crisis handling (outside flows) preempts.
+        return "wait"
     return new_flow.when_busy
 
 

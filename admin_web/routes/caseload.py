@@ -56,7 +56,11 @@ async def caseload_rows(database: Any, user: User, f: dict[str, str]) -> list[An
         " (SELECT MIN(u.unreachable_since) FROM identities u WHERE u.client_id = c.id"
         "  AND u.active = 1) AS unreachable_since,"
         " (SELECT GROUP_CONCAT(UPPER(u.channel), ', ') FROM identities u WHERE u.client_id = c.id"
-        "  AND u.active = 1 AND u.unreachable_since IS NOT NULL) AS unreachable_on"
+        "  AND u.active = 1 AND u.unreachable_since IS NOT NULL) AS unreachable_on,"
+        " (SELECT COUNT(*) FROM inbound i WHERE i.client_id = c.id AND i.inbox IS NOT NULL"
+        "  AND i.read_at IS NULL) AS unread,"
+        " (SELECT i.body FROM inbound i WHERE i.client_id = c.id AND i.kind IN ('text', 'media')"
+        "  ORDER BY i.received_at DESC, i.id DESC LIMIT 1) AS last_message"
         " FROM clients c JOIN staff s ON s.id = c.officer_id"
         f" WHERE {' AND '.join(where)} ORDER BY c.ref LIMIT ?", (*args, MAX_ROWS)))
 

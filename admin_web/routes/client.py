@@ -124,6 +124,20 @@ async def _charts(database: Any, client_id: int, since: str) -> tuple[list[Any],
     return charts, scale_charts
 
 
+MEDIA_LABELS = {"photo": "photo", "voice": "voice note", "audio": "audio", "video": "video",
+                "video_note": "video note", "sticker": "sticker", "document": "file",
+                "animation": "animation", "image": "photo"}
+
+
+def media_of(row: Any) -> list[dict[str, str]]:
+    """The photos / voice notes a message carried, as links the officer can open."""
+    if row["direction"] != "in" or not row["payload"]:
+        return []
+    media = json.loads(row["payload"]).get("media") or []
+    return [{"label": "open " + MEDIA_LABELS.get(str(x.get("kind")), "attachment")}
+            for x in media if isinstance(x, dict)]
+
+
 @guard("client")
 async def client_page(request: Request, user: User) -> Response:
     client_id = await _client_or_404(request, user)
@@ -140,13 +154,18 @@ async def client_page(request: Request, user: User) -> Response:
         " ORDER BY i.id", (client_id,))
     history = await database.all(
         "SELECT * FROM stage_history WHERE client_id = ? ORDER BY at DESC, id DESC", (client_id,))
+    # True order: an answer and the next question share a timestamp (one transaction), so
+    # ties go by position in the outbox sequence: a message comes after every row queued
+    # before it arrived (inbound.after_outbox) and before those its arrival caused.
     timeline = list(reversed(await database.all(
         "SELECT * FROM (SELECT 'in' AS direction, body, received_at AS at, channel, NULL AS status,"
-        " id, NULL AS reason FROM inbound WHERE client_id = ? AND kind = 'text'"
-        " UNION ALL SELECT 'out', body, created_at, channel, status, id,"
+        " id, COALESCE(after_outbox + 0.5, id) AS seq, inbox, read_at, payload, NULL AS reason"
+        " FROM inbound WHERE client_id = ? AND kind IN ('text', 'media')"
+        " UNION ALL SELECT 'out', body, created_at, channel, status, id, id, NULL, NULL, NULL,"
         " CASE WHEN status = 'failed' OR delivery_status IN ('undelivered', 'failed')"
         " THEN COALESCE(last_error, 'not delivered (' || delivery_status || ')') END FROM outbox"
-        " WHERE client_id = ? AND op = 'send') ORDER BY at DESC, direction, id DESC LIMIT ?",
+        " WHERE client_id = ? AND op = 'send')"
+        " ORDER BY at DESC, seq DESC LIMIT ?",
         (client_id, client_id, TIMELINE_LIMIT))))
     answers = check_ins(await database.all(
         "SELECT a.session_id, a.flow_id, a.question_key, a.raw_text, a.value, a.status, a.at"
@@ -170,7 +189,7 @@ async def client_page(request: Request, user: User) -> Response:
         timeline=timeline, answers=answers,
         scores=[dict(s) | {"bands": json.loads(s["detail"]).get("bands", {})} for s in scores],
         trends=trends, scale_charts=scale_charts, escalations=escalations, notes=notes,
-        flow_titles={f.id: f.title for f in registry.all_flows()},
+        flow_titles={f.id: f.title for f in registry.all_flows()}, media_of=media_of,
         scale_titles={k: v.title for k, v in SCALES.items()},
         officers=officers, stages=STAGES, flows=registry.all_flows(), outcomes=OUTCOMES,
         calendar=await calendar_data.for_client(database, client_id),

@@ -122,17 +122,19 @@ async def resolve_escalation(request: Request, user: User) -> Response:
         await flash(request, user, "Choose an outcome to resolve the escalation.")
         return see_other(back)
 
-    async def work(tx: Tx) -> None:
-        await resolve(tx, moment, esc_id, user.id, outcome, note or None)
+    async def work(tx: Tx) -> bool:
+        return await resolve(tx, moment, esc_id, user.id, outcome, note or None)
 
     try:
-        await db(request).write(work)
+        closed = await db(request).write(work)
     except EscalationError as exc:
         if "not allowed" in str(exc):
             raise HTTPException(403, "You cannot act on this escalation.") from exc
         await flash(request, user, f"Not resolved: {exc}.")
         return see_other(back)
-    await flash(request, user, f"Escalation {esc_id} resolved.")
+    await flash(request, user, f"Escalation {esc_id} resolved." if closed else
+                f"Escalation {esc_id} stays open with a new deadline: that outcome does not"
+                " close it.")
     return see_other(back)
 
 

@@ -13,7 +13,9 @@ from admin_web import actions
 from admin_web.auth import flash, guard
 from admin_web.permissions import User, allowed, caseload_scope, client_in_charge
 from admin_web.templating import page
-from admin_web.web import db, field, int_field, now, read_form, see_other
+from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
+from bot.core.audit import audit
+from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.core.people import InputError
 from flows.intents import Intent, detect
@@ -32,11 +34,13 @@ async def unmatched_groups(database: Any) -> list[dict[str, Any]]:
     groups = []
     for s in senders:
         messages = await database.all(
-            "SELECT id, body, received_at FROM inbound WHERE status = 'unmatched' AND kind = 'text'"
+            "SELECT id, body, received_at, read_at FROM inbound WHERE status = 'unmatched'"
+            " AND kind = 'text'"
             " AND client_id IS NULL AND staff_id IS NULL AND channel = ? AND address = ?"
             " ORDER BY received_at DESC, id DESC LIMIT ?", (s["channel"], s["address"], PER_GROUP))
         groups.append(dict(s) | {
-            "messages": messages,
+            "messages": [dict(m) | {"crisis": detect(m["body"]) is Intent.CRISIS}
+                         for m in messages],
             "crisis": any(detect(m["body"]) is Intent.CRISIS for m in messages)})
     return groups
 
@@ -72,8 +76,28 @@ async def link(request: Request, user: User) -> Response:
     return see_other("/admin/unmatched")
 
 
+@guard("unmatched")
+async def handled(request: Request, user: User) -> Response:
+    """A stranger's crisis was dealt with (not a client): stops the repeated RED alerts."""
+    inbound_id = path_int(request)
+    moment = now(request)
+
+    async def work(tx: Tx) -> int:
+        return await tx.execute(
+            "UPDATE inbound SET read_at = ?, read_by = ? WHERE id = ? AND status = 'unmatched'"
+            " AND client_id IS NULL AND read_at IS NULL", (iso(moment), user.id, inbound_id))
+
+    if not await db(request).write(work):
+        raise HTTPException(404, "No such waiting message.")
+    await db(request).write(lambda tx: audit(tx, moment, user.actor, "crisis.unmatched_handled",
+                                             "inbound", inbound_id))
+    await flash(request, user, "Recorded as dealt with; the repeated alerts stop.")
+    return see_other("/admin/unmatched")
+
+
 def routes() -> list[Route]:
     return [
         Route("/unmatched", unmatched_page, methods=["GET"]),
         Route("/unmatched/link", link, methods=["POST"]),
+        Route("/unmatched/{id:int}/handled", handled, methods=["POST"]),
     ]

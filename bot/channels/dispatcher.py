@@ -2,8 +2,9 @@
 
 Claiming a row flips it to 'sending' in a committed transaction, so a row is handed to a provider
 by one task only. A recipient's next row is not claimed while an earlier one of the same or higher
-priority is still queued or sending, which keeps their messages in order; an escalation (higher
-priority) may overtake routine traffic. Every attempt is logged in outbox_attempts.
+priority is sending or may go now, which keeps their messages in order; a row held for quiet hours
+or backing off never holds back a reply behind it; an escalation (higher priority) may overtake
+routine traffic. Every attempt is logged in outbox_attempts.
 
 Retries (GOV.UK Notify's model): a provider's rate refusal (429) only reschedules the row, it is
 not a failed attempt. Safety rows (`outbox.safety`: crisis replies, safety and discharge
@@ -164,7 +165,9 @@ class Dispatcher:
 
     async def _due(self, tx: Tx, channel: str, limit: int) -> list[Any]:
         # The oldest open row per recipient, unless an earlier one of at least its priority is
-        # still open: order per person, escalations first.
+        # sending or may go now: order per person, escalations first. A row held for quiet hours
+        # or backing off blocks nothing behind it (a reply to someone who just wrote goes now).
+        now = iso(self.clock.now())
         return await tx.all(
             """SELECT o.id, o.channel, o.address, o.identity_id, o.body, o.reply_markup,
                        e.provider_id, o.safety, o.attempts, o.segments, o.maybe_sent, o.created_at,
@@ -177,10 +180,12 @@ class Dispatcher:
                   AND NOT EXISTS (
                     SELECT 1 FROM outbox p
                     WHERE p.channel = o.channel AND p.address = o.address AND p.id < o.id
-                      AND p.status IN ('queued', 'sending') AND p.priority >= o.priority)
+                      AND p.priority >= o.priority
+                      AND (p.status = 'sending'
+                           OR (p.status = 'queued' AND p.next_attempt_at <= ?)))
                 ORDER BY o.priority DESC, o.id
                 LIMIT ?""",
-            (iso(self.clock.now()), channel, limit),
+            (now, channel, now, limit),
         )
 
     async def _mark_claimed(self, tx: Tx, rows: list[Any]) -> list[OutRow]:

@@ -29,7 +29,11 @@ def make_bot(settings: Settings) -> Bot:
     # scan of every connection per request, which slowed 30-message bursts (bench/pacing.py).
     request = TimedRequest(connection_pool_size=16, read_timeout=timeout, write_timeout=timeout,
                            connect_timeout=timeout, pool_timeout=timeout)
-    return Bot(settings.telegram_token, base_url=settings.telegram_api_url, request=request)
+    # Files (a client's photo or voice note, fetched for the panel) live beside the API.
+    base = settings.telegram_api_url
+    file_url = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else None
+    return Bot(settings.telegram_token, base_url=base, request=request,
+               **({"base_file_url": file_url} if file_url else {}))
 
 
 def _is_chat_id(address: str) -> bool:

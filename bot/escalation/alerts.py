@@ -101,14 +101,17 @@ async def people_for(tx: Tx, now: datetime, client_id: int) -> People:
                   supervisors=supervisors)
 
 
-async def _notify_level(tx: Tx, now: datetime, esc_id: int, level: int) -> None:
+async def _notify_level(tx: Tx, now: datetime, esc_id: int, level: int,
+                        fresh: bool = False) -> None:
+    """Tell the people at `level`. `fresh`: a follow-up deadline passed, start the chain again."""
     esc = await tx.one("SELECT * FROM escalations WHERE id = ?", (esc_id,))
     people = await people_for(tx, now, esc["client_id"])
-    told = {row[0] for row in await tx.all(
+    told = set() if fresh else {row[0] for row in await tx.all(
         "SELECT DISTINCT staff_id FROM escalation_notices WHERE escalation_id = ?", (esc_id,))}
     used, targets = targets_at(level, esc["severity"], people, told)
+    resend = _resend_line(esc, now, fresh) if (level > 0 or fresh) else None
     for staff_id in targets:
-        await _notice(tx, now, esc, staff_id, used)
+        await _notice(tx, now, esc, staff_id, used, resend)
     await tx.execute(
         "UPDATE escalations SET status = CASE WHEN status = 'open' THEN 'notified' ELSE status END,"
         " level = ?, notified_at = COALESCE(notified_at, ?), updated_at = ? WHERE id = ?",
@@ -120,6 +123,16 @@ async def _notify_level(tx: Tx, now: datetime, esc_id: int, level: int) -> None:
     await timers.schedule(tx, now, f"ack:{esc_id}", "ack_deadline", due,
                           client_id=esc["client_id"], payload={"escalation": esc_id,
                                                                "level": used + 1})
+
+
+def _resend_line(esc: object, now: datetime, fresh: bool) -> str:
+    """Why a re-sent alert reaches this person, and how long it has waited (issue 11)."""
+    waited = max(0, int((now - parse_iso(esc["created_at"])).total_seconds() // 60))  # type: ignore[index]
+    waited_text = f"{waited // 60} h {waited % 60} min" if waited >= 60 else f"{waited} min"
+    if fresh:
+        return render("escalation.resend_still_open", {
+            "waited": waited_text, "outcome": esc["outcome"] or ""})  # type: ignore[index]
+    return render("escalation.resend", {"waited": waited_text})
 
 
 def _alert_params(esc: object, client: object, tz: str) -> dict[str, str]:
@@ -158,7 +171,7 @@ def _buttons(esc_id: int, client_id: int, public_url: str | None) -> dict[str, o
     return {"inline_keyboard": keyboard}
 
 
-async def _staff_identity(tx: Tx, staff_id: int) -> tuple[Identity | None, Identity | None]:
+async def staff_identity(tx: Tx, staff_id: int) -> tuple[Identity | None, Identity | None]:
     """(Telegram or simulator identity, SMS identity) of a staff member."""
     chat = sms = None
     for ident in await identities_of(tx, staff_id=staff_id):
@@ -169,7 +182,8 @@ async def _staff_identity(tx: Tx, staff_id: int) -> tuple[Identity | None, Ident
     return chat, sms
 
 
-async def _notice(tx: Tx, now: datetime, esc: object, staff_id: int, level: int) -> None:
+async def _notice(tx: Tx, now: datetime, esc: object, staff_id: int, level: int,
+                  resend: str | None = None) -> None:
     cfg = load_config()
     client = await tx.one("SELECT id, ref, first_name FROM clients WHERE id = ?",
                           (esc["client_id"],))  # type: ignore[index]
@@ -183,7 +197,7 @@ async def _notice(tx: Tx, now: datetime, esc: object, staff_id: int, level: int)
         await timers.schedule(tx, now, f"digest:{staff_id}", "alert_digest",
                               now + cfg.batch_window, payload={"staff": staff_id}, replace=False)
         return
-    outbox_id, channel = await _send_alert(tx, now, esc, client, staff_id)
+    outbox_id, channel = await _send_alert(tx, now, esc, client, staff_id, resend)
     await tx.execute(
         "INSERT INTO escalation_notices (escalation_id, staff_id, level, channel, outbox_id, at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -193,23 +207,25 @@ async def _notice(tx: Tx, now: datetime, esc: object, staff_id: int, level: int)
 
 
 async def _send_alert(tx: Tx, now: datetime, esc: object, client: object,
-                      staff_id: int) -> tuple[int | None, str | None]:
+                      staff_id: int, resend: str | None = None) -> tuple[int | None, str | None]:
     settings = tx.settings
     params = _alert_params(esc, client, settings.timezone)
-    chat, sms = await _staff_identity(tx, staff_id)
+    chat, sms = await staff_identity(tx, staff_id)
     cause = f"escalation:{esc['id']}"  # type: ignore[index]
+    tail = f"\n{resend}" if resend else ""
     if chat is not None:
         why = await crisis_why(tx, int(esc["id"]))  # type: ignore[index]
         text = render("escalation.alert", params) + (
             "\n" + render("escalation.alert_why", {"why": why}) if why else "")
         row = await enqueue(
-            tx, now, chat, text, message_key="escalation.alert",
+            tx, now, chat, text + tail, message_key="escalation.alert",
             priority=PRIORITY_ESCALATION, safety=True, cause=cause,
             reply_markup=_buttons(int(params["id"]), client["id"], settings.public_url))  # type: ignore[index]
         return row, chat.channel
     if sms is not None:
-        row = await say(tx, now, sms, "escalation.alert_sms", params,
-                        priority=PRIORITY_ESCALATION, safety=True, cause=cause)
+        row = await enqueue(tx, now, sms, render("escalation.alert_sms", params) + tail,
+                            message_key="escalation.alert_sms",
+                            priority=PRIORITY_ESCALATION, safety=True, cause=cause)
         return row, "sms"
     log.error("staff %s has no contact identity; escalation %s relies on the panel and the chain",
               staff_id, params["id"])
@@ -223,7 +239,7 @@ async def on_send_failed(tx: Tx, now: datetime, outbox_id: int) -> None:
         " WHERE n.outbox_id = ? AND n.fallback_outbox_id IS NULL", (outbox_id,))
     if notice is None:
         return
-    _, sms = await _staff_identity(tx, notice["staff_id"])
+    _, sms = await staff_identity(tx, notice["staff_id"])
     if sms is None:
         return
     esc = await tx.one("SELECT * FROM escalations WHERE id = ?", (notice["escalation_id"],))
@@ -269,7 +285,7 @@ async def _digest(tx: Tx, timer: timers.Timer, now: datetime) -> str:
         "first_name": h["first_name"],
         "category": render(f"reason.{h['reason']}") if has_text(f"reason.{h['reason']}")
         else h["reason"]}) for h in live)
-    chat, sms = await _staff_identity(tx, staff_id)
+    chat, sms = await staff_identity(tx, staff_id)
     ident = chat or sms
     row = None
     if ident is not None:
@@ -344,6 +360,26 @@ async def _mark_alerts_acknowledged(tx: Tx, now: datetime, esc_id: int, staff_id
         await enqueue(tx, now, ident, f"{r['body']}\n\n{note}", op="edit", edit_of=r["id"],
                       priority=PRIORITY_ESCALATION, safety=True, message_key="escalation.acked",
                       cause=f"escalation:{esc_id}")
+    # Everyone else who was alerted (SMS, simulator, a Telegram alert that fell back to SMS)
+    # cannot have their message edited: they get a short note, so nobody keeps chasing it.
+    edited = {r["staff_id"] for r in rows}
+    others = await tx.all(
+        "SELECT DISTINCT n.staff_id FROM escalation_notices n WHERE n.escalation_id = ?"
+        " AND n.staff_id <> ? AND (n.outbox_id IS NOT NULL OR n.held = 1)", (esc_id, staff_id))
+    esc = await tx.one("SELECT e.id, c.ref, c.first_name FROM escalations e"
+                       " JOIN clients c ON c.id = e.client_id WHERE e.id = ?", (esc_id,))
+    for (other,) in others:
+        if other in edited:
+            continue
+        chat, sms = await staff_identity(tx, other)
+        target = chat or sms
+        if target is None:
+            continue
+        await say(tx, now, target, "escalation.taken_by", {
+            "id": esc_id, "ref": esc["ref"], "first_name": esc["first_name"], "name": name,
+            "time": now.astimezone(tz).strftime("%H:%M")}, priority=PRIORITY_ESCALATION,
+            safety=True, cause=f"escalation:{esc_id}",
+            dedupe_key=f"taken:{esc_id}:{other}:{iso(now)}")
 
 
 async def _tell_client(tx: Tx, now: datetime, esc_id: int, staff_id: int) -> None:
@@ -363,7 +399,9 @@ async def _tell_client(tx: Tx, now: datetime, esc_id: int, staff_id: int) -> Non
 
 
 async def resolve(tx: Tx, now: datetime, esc_id: int, staff_id: int, outcome: str,
-                  note: str | None = None) -> None:
+                  note: str | None = None) -> bool:
+    """Record `outcome`; True if it closed the escalation, False for a non-closing outcome
+    (config/escalation.toml [outcomes]), which keeps it open with a new deadline."""
     outcome = " ".join(outcome.split())
     if not outcome or len(outcome) > 500:
         raise EscalationError("outcome: say in 1-500 characters what happened")
@@ -377,6 +415,9 @@ async def resolve(tx: Tx, now: datetime, esc_id: int, staff_id: int, outcome: st
     if status in ("open", "notified"):
         # Resolving implies someone has it: record that as the acknowledgement too.
         await acknowledge(tx, now, esc_id, staff_id, "web")
+    if not load_config().closes(outcome):
+        await _still_open(tx, now, esc_id, staff_id, outcome, note)
+        return False
     await tx.execute(
         "UPDATE escalations SET status = 'resolved', resolved_at = ?, resolved_by = ?,"
         " outcome = ?, note = ?, updated_at = ? WHERE id = ?",
@@ -384,6 +425,38 @@ async def resolve(tx: Tx, now: datetime, esc_id: int, staff_id: int, outcome: st
     await timers.cancel(tx, now, f"ack:{esc_id}", "resolved")
     await audit(tx, now, f"staff:{staff_id}", "escalation.resolved", "escalation", esc_id,
                 outcome=outcome)
+    return True
+
+
+async def _still_open(tx: Tx, now: datetime, esc_id: int, staff_id: int, outcome: str,
+                     note: str | None) -> None:
+    """A non-closing outcome: the escalation stays acknowledged by this person, with a new
+    deadline; if nobody closes it by then, the chain is alerted again (`followup_deadline`)."""
+    esc = await tx.one("SELECT client_id, severity FROM escalations WHERE id = ?", (esc_id,))
+    settings = tx.settings
+    due = ack_deadline(esc["severity"], now, settings.ack_deadlines, load_config().working_hours,
+                       ZoneInfo(settings.timezone))
+    await tx.execute("UPDATE escalations SET outcome = ?, note = ?, updated_at = ? WHERE id = ?",
+                     (outcome, note, iso(now), esc_id))
+    await timers.schedule(tx, now, f"ack:{esc_id}", "followup_deadline", due,
+                          client_id=esc["client_id"], payload={"escalation": esc_id})
+    await audit(tx, now, f"staff:{staff_id}", "escalation.still_open", "escalation", esc_id,
+                outcome=outcome, due=iso(due))
+
+
+@timers.handles("followup_deadline")
+async def _followup(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    esc_id = int(timer.payload["escalation"])
+    status = await tx.value("SELECT status FROM escalations WHERE id = ?", (esc_id,))
+    if status != "acknowledged":
+        return "stale: " + str(status)
+    # Nobody closed it in time: back to unacknowledged, and the chain is told from the start.
+    await tx.execute("UPDATE escalations SET status = 'notified', acknowledged_at = NULL,"
+                     " acknowledged_by = NULL, ack_method = NULL, updated_at = ? WHERE id = ?",
+                     (iso(now), esc_id))
+    await audit(tx, now, "system", "escalation.followup_due", "escalation", esc_id)
+    await _notify_level(tx, now, esc_id, 0, fresh=True)
+    return "re-opened"
 
 
 # From the officer's phone --------------------------------------------------------------------
@@ -456,10 +529,39 @@ async def alert_duty_and_supervisors(tx: Tx, now: datetime, key: str, params: di
         "SELECT id FROM staff WHERE role = 'supervisor' AND active = 1")}
     told = 0
     for staff_id in sorted(s for s in staff if s is not None):
-        tg, sms = await _staff_identity(tx, staff_id)
+        tg, sms = await staff_identity(tx, staff_id)
         target = tg or sms
         if target is not None:
             await say(tx, now, target, key, params, safety=True, priority=PRIORITY_ESCALATION,
                       cause=cause)
             told += 1
     return told
+
+
+async def watch_unmatched_crisis(tx: Tx, now: datetime, inbound_id: int, label: str) -> None:
+    """Crisis words from a number we do not know: a RED deadline like any escalation. Until the
+    number is linked to a client (the client's RED escalation takes over) or someone records on
+    the Unmatched page that it was dealt with, the duty officer and every supervisor are told
+    again at each deadline."""
+    due = now + tx.settings.ack_deadlines["red"]
+    await timers.schedule(tx, now, f"unmatched_crisis:{inbound_id}", "unmatched_crisis", due,
+                          payload={"inbound": inbound_id, "from": label})
+
+
+@timers.handles("unmatched_crisis")
+async def _unmatched_deadline(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    inbound_id = int(timer.payload["inbound"])
+    row = await tx.one("SELECT client_id, read_at, received_at FROM inbound WHERE id = ?",
+                       (inbound_id,))
+    if row is None or row["client_id"] is not None:
+        return "linked: the client's escalation has it"
+    if row["read_at"] is not None:
+        return "dealt with"
+    waited = int((now - parse_iso(row["received_at"])).total_seconds() // 60)
+    await alert_duty_and_supervisors(
+        tx, now, "escalation.unmatched_crisis_again",
+        {"from": timer.payload["from"], "inbound": inbound_id, "waited": waited},
+        cause=f"inbound:{inbound_id}")
+    await timers.schedule(tx, now, timer.key, timer.kind, now + tx.settings.ack_deadlines["red"],
+                          payload=timer.payload)
+    return "re-alerted"

@@ -34,6 +34,12 @@ class EscalationConfig:
     client_ack_severities: frozenset[str]
     client_ack_reasons: frozenset[str]
     client_ack_skip: frozenset[str]
+    still_open: tuple[str, ...] = ()
+
+    def closes(self, outcome: str) -> bool:
+        """False for an outcome such as "could not reach, still trying" (config [outcomes])."""
+        low = outcome.strip().lower()
+        return not any(low.startswith(p.lower()) for p in self.still_open)
 
 
 def _time(text: str, key: str) -> time:
@@ -66,6 +72,7 @@ def load_config(path: Path = CONFIG) -> EscalationConfig:
         client_ack_severities=frozenset(ack["severities"]),
         client_ack_reasons=frozenset(ack["reasons"]),
         client_ack_skip=frozenset(ack["skip_reasons"]),
+        still_open=tuple(raw.get("outcomes", {}).get("still_open", ())),
     )
 
 
@@ -74,7 +81,7 @@ def in_working_hours(moment: datetime, hours: WorkingHours, tz: ZoneInfo) -> boo
     return local.weekday() in hours.days and hours.start <= local.time() < hours.end
 
 
-def _next_opening(moment: datetime, hours: WorkingHours, tz: ZoneInfo) -> datetime:
+def next_opening(moment: datetime, hours: WorkingHours, tz: ZoneInfo) -> datetime:
     """The start of the next working period at or after `moment` (moment itself if inside)."""
     local = moment.astimezone(tz)
     for offset in range(8):
@@ -93,13 +100,13 @@ def add_working_time(start: datetime, amount: timedelta, hours: WorkingHours,
                      tz: ZoneInfo) -> datetime:
     """`amount` of working time after `start`, skipping evenings and weekends."""
     remaining = amount
-    cursor = _next_opening(start, hours, tz)
+    cursor = next_opening(start, hours, tz)
     while True:
         closing = datetime.combine(cursor.astimezone(tz).date(), hours.end, tz)
         if cursor + remaining <= closing:
             return cursor + remaining
         remaining -= closing - cursor
-        cursor = _next_opening(closing, hours, tz)
+        cursor = next_opening(closing, hours, tz)
 
 
 def ack_deadline(severity: str, now: datetime, deadlines: Mapping[str, timedelta],

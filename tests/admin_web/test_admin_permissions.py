@@ -79,7 +79,11 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("POST", "/calendar/enrol", "calendar", {"client": str(ids["kim"])}),
         Case("POST", "/sessions/{id:int}/attendance", "calendar",
              {"client": str(ids["kim"]), "outcome": "missed"}),
+        Case("GET", "/inbox", "client"),
+        Case("POST", "/inbox/{id:int}/read", "client"),
+        Case("GET", "/inbox/{id:int}/media/{n:int}", "client"),
         Case("GET", "/unmatched", "unmatched"),
+        Case("POST", "/unmatched/{id:int}/handled", "unmatched"),
         Case("POST", "/unmatched/link", "unmatched",
              {"client": str(alex), "channel": "sms", "address": "+447700900555"}),
         Case("GET", "/staff", "staff"),
@@ -118,9 +122,11 @@ def concrete(case: Case, ids: dict[str, int]) -> str:
     path = case.template
     object_id = {"escalations": ids["esc"], "clients": ids["alex"], "appointments": ids["appt"],
                  "sessions": ids["session"], "staff": ids["lee"], "rota": ids["rota"],
-                 "import": ids["import"]}.get(path.split("/")[1], 0)
+                 "import": ids["import"], "inbox": ids["inbound"],
+                 "unmatched": ids["stranger"]}.get(path.split("/")[1], 0)
     path = path.replace("{id:int}", str(object_id)).replace("{slug:str}", "journey-funnel")
     path = path.replace("{inbound:int}", str(ids.get("inbound", 0)))
+    path = path.replace("{n:int}", "0")
     return "/admin" + path
 
 
@@ -131,7 +137,7 @@ async def fingerprint(h: Harness) -> tuple[Any, ...]:
         "SELECT COUNT(*) FROM crisis_reviews",
         "SELECT group_concat(officer_id || stage || status) FROM clients",
         "SELECT COUNT(*) FROM outbox WHERE cause LIKE 'officer:%'",
-        "SELECT COUNT(*) FROM flow_sessions",
+        "SELECT COUNT(*) FROM flow_sessions", "SELECT COUNT(*) FROM inbound WHERE read_at IS NOT NULL",
         "SELECT group_concat(status) FROM escalations", "SELECT COUNT(*) FROM findings",
         "SELECT group_concat(status || at) FROM appointments", "SELECT COUNT(*) FROM appointments",
         "SELECT COUNT(*) FROM course_sessions", "SELECT COUNT(*) FROM course_enrolments",
@@ -165,14 +171,15 @@ async def world(h: Harness, demo: Demo, make: Any) -> dict[str, int]:
             "INSERT INTO rota (staff_id, duty, starts_at, ends_at, created_at)"
             " VALUES (?, 'duty_officer', ?, ?, ?)",
             (demo.staff["lee"], iso(now), iso(now + timedelta(days=1)), iso(now)))
-        await tx.execute(
+        stranger = await tx.execute(
             "INSERT INTO inbound (channel, provider_id, address, body, received_at, status)"
             " VALUES ('sms', 'SM-guess', '+447700900555', 'hi', ?, 'unmatched')", (iso(now),))
         inbound = await tx.execute(
-            "INSERT INTO inbound (channel, provider_id, address, body, client_id, received_at,"
-            " status) VALUES ('sms', 'SM-alex', '+447700900556', 'ok', ?, ?, 'processed')",
-            (alex, iso(now)))
-        return {"appt": appt, "session": session, "rota": rota, "inbound": inbound}
+            "INSERT INTO inbound (channel, provider_id, address, body, received_at, status,"
+            " client_id, inbox) VALUES ('sim', 'sim-guess', 'client-d-003', 'hello', ?,"
+            " 'processed', ?, 'outside_flow')", (iso(now), alex))
+        return {"appt": appt, "session": session, "rota": rota, "inbound": inbound,
+                "stranger": stranger}
 
     made = await h.write(work)
     supervisor: Panel = await signed_in(make, "priya")
@@ -195,7 +202,7 @@ async def test_every_route_is_in_the_matrix(harness: Harness) -> None:
             if method != "HEAD":
                 declared.add((method, route.path))
     covered = {(c.method, c.template) for c in cases({k: 0 for k in (
-        "alex", "esc", "appt", "session", "kim", "dana", "lee")})} | PUBLIC
+        "alex", "esc", "appt", "session", "kim", "dana", "lee", "inbound", "stranger")})} | PUBLIC
     assert declared == covered
     # unmatched.replace is an option within a form, tested on its own.
     assert set(CAPABILITIES) - {"unmatched.replace"} == {c.capability for c in cases({k: 0 for k in (
@@ -241,8 +248,8 @@ async def test_an_officer_guessing_another_officers_ids_gets_404(harness: Harnes
             continue
         if "{id" not in case.template and case.method == "GET":
             continue
-        if case.template in ("/calendar/sessions",):
-            continue  # not about anyone's client
+        if case.template in ("/calendar/sessions", "/unmatched/{id:int}/handled"):
+            continue  # not about anyone's client (a stranger's message is every officer's)
         path = concrete(case, ids)
         if case.method == "GET":
             response = await dana.get(path)

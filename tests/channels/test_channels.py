@@ -240,13 +240,27 @@ async def test_timed_out_send_that_twilio_took_is_not_sent_twice(harness: Harnes
 
 async def test_messages_to_one_person_go_in_order(harness: Harness) -> None:
     await harness.add_client()
+    for i in range(5):
+        await queue_text(harness, SAM, f"message {i}")
+    await harness.settle()
+    bodies = [r.params["Body"] for r in harness.twilio.sent("messages.create")]
+    assert bodies == [f"message {i}" for i in range(5)]
+
+
+async def test_a_row_backing_off_does_not_hold_back_the_rows_behind_it(harness: Harness) -> None:
+    """Issue 11: a retry waiting out its backoff never delays what may go now; the rows that
+    may go keep their order, and the retried one follows."""
+    await harness.add_client()
     harness.twilio.fail("messages.create", status=500, times=1)
     for i in range(5):
         await queue_text(harness, SAM, f"message {i}")
+    await harness.settle()
+    bodies = [r.params["Body"] for r in harness.twilio.sent("messages.create")]
+    assert bodies == [f"message {i}" for i in range(1, 5)]
     for _ in range(4):
         await harness.advance(timedelta(seconds=1))
     bodies = [r.params["Body"] for r in harness.twilio.sent("messages.create")]
-    assert bodies == [f"message {i}" for i in range(5)]
+    assert bodies == [f"message {i}" for i in range(1, 5)] + ["message 0"]
 
 
 # Telegram inbound -----------------------------------------------------------------------------
@@ -386,3 +400,34 @@ async def test_rows_committed_while_the_dispatcher_was_down_are_sent_after_resta
         assert outcomes == ["interrupted", "sent"]
     finally:
         await fresh.stop()
+
+
+def test_a_live_provider_refuses_the_demo_and_the_simulator(tmp_path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: Twilio credentials with O2R_MODE unset used to start "mode demo; simulator on"."""
+    import pytest
+
+    from config.settings import ConfigError, load_settings
+
+    live = {"O2R_TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "O2R_TWILIO_AUTH_TOKEN": "t" * 32,
+            "O2R_TWILIO_FROM": "+447700900001", "O2R_PUBLIC_URL": PUBLIC_URL}
+    none = tmp_path / "none.env"
+    with pytest.raises(ConfigError, match=r"^O2R_MODE: Twilio credentials are set"):
+        load_settings(live, env_file=none)
+    with pytest.raises(ConfigError, match=r"^O2R_MODE: Telegram"):
+        load_settings({"O2R_TELEGRAM_TOKEN": "1:" + "a" * 30,
+                       "O2R_TELEGRAM_WEBHOOK_SECRET": "s" * 20, "O2R_PUBLIC_URL": PUBLIC_URL},
+                      env_file=none)
+    prod = {**live, "O2R_MODE": "production", "O2R_SECRET_KEY": "k" * 40}
+    with pytest.raises(ConfigError, match=r"^O2R_SIMULATOR"):
+        load_settings({**prod, "O2R_SIMULATOR": "on"}, env_file=none)
+    settings = load_settings(prod, env_file=none)
+    assert settings.mode == "production" and not settings.simulator
+    # Without any provider the demo still starts with its simulator.
+    assert load_settings({}, env_file=none).simulator
+
+    # `o2r serve` stops before serving, naming the variable.
+    for k, v in live.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("O2R_MODE")
+    code, _, err = cli("serve")
+    assert code == 2 and "O2R_MODE" in err

@@ -52,24 +52,31 @@ async def test_session_started_on_v1_keeps_stepping_after_v2_ships(harness: Harn
         registry.REGISTRY._flows.pop(("daily_checkin", v2.version))
 
 
-async def test_higher_priority_flow_interrupts_and_lower_one_waits(harness: Harness) -> None:
+async def test_a_running_flow_is_never_cut_off_and_the_highest_waiting_goes_next(
+        harness: Harness) -> None:
+    """Issue 11: at most one open question; a confirmation (20) waits for the check-in (10) to
+    finish rather than ending it, then goes before the weekly scale that queued earlier."""
     cid = await harness.add_client(phone=SAM)
     now = harness.clock.now()
     assert await harness.write(lambda tx: start_flow(tx, now, cid, "daily_checkin")) == "started"
-    # A scheduled scale while the check-in runs waits its turn: never two questionnaires at once.
     assert await harness.write(lambda tx: start_flow(tx, now, cid, "weekly_checkin")) == "wait"
-    # An appointment confirmation outranks a check-in.
     started = await harness.write(lambda tx: start_flow(
         tx, now, cid, "appointment_confirmation", params={"when": "Tuesday 3 March at 10:00",
                                                           "place": "the hall"}))
-    assert started == "started"
+    assert started == "wait"
     statuses = [tuple(r) for r in await harness.db.all(
         "SELECT flow_id, status FROM flow_sessions ORDER BY id")]
-    assert statuses == [("daily_checkin", "interrupted"), ("weekly_checkin", "waiting"),
-                        ("appointment_confirmation", "active")]
+    assert statuses == [("daily_checkin", "active"), ("weekly_checkin", "waiting"),
+                        ("appointment_confirmation", "waiting")]
+    for answer in ("7", "3", "2", "no", "0"):
+        await harness.sms(SAM, answer)
+    await harness.settle()
+    assert await harness.db.value("SELECT status FROM flow_sessions WHERE flow_id ="
+                                  " 'daily_checkin'") == "completed"
+    active = await harness.db.value("SELECT flow_id FROM flow_sessions WHERE status = 'active'")
+    assert active == "appointment_confirmation"
     await harness.sms(SAM, "1")
     await harness.settle()
-    # The confirmation finished, so the waiting scale starts now.
     active = await harness.db.value("SELECT flow_id FROM flow_sessions WHERE status = 'active'")
     assert active == "weekly_checkin"
 

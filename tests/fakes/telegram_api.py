@@ -302,6 +302,7 @@ class FakeTelegramApi(FakeServer):
             "getWebhookInfo": self._get_webhook_info,
             "sendChatAction": self._true_for_chat,
             "deleteMessage": self._true_for_chat,
+            "getFile": self._get_file,
             "setMyCommands": self._true,
             "deleteMyCommands": self._true,
         }
@@ -309,6 +310,8 @@ class FakeTelegramApi(FakeServer):
         self._messages: dict[tuple[int | str, int], dict[str, Any]] = {}
         self._next_id: dict[int | str, int] = {}
         self._blocked: set[int | str] = set()
+        self.files: dict[str, bytes] = {}
+        """file_id -> content, served by getFile and /file/bot<token>/<path> (tests fill it)."""
         self.webhook: dict[str, Any] | None = None
         """Last setWebhook parameters (``url``, ``secret_token``, ...) or None."""
 
@@ -325,6 +328,7 @@ class FakeTelegramApi(FakeServer):
     def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._route)
+        app.router.add_get("/file/bot{token}/files/{file_id}", self._download)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
@@ -426,6 +430,24 @@ class FakeTelegramApi(FakeServer):
                 "has_main_web_app": False,
             }
         )
+
+    async def _get_file(self, record: RecordedRequest) -> Reply:
+        file_id = str(record.params.get("file_id", ""))
+        with self._cond:
+            content = self.files.get(file_id)
+        if content is None:
+            return _err(400, "Bad Request: invalid file_id")
+        return ok({"file_id": file_id, "file_unique_id": "u" + file_id,
+                   "file_size": len(content), "file_path": f"files/{file_id}"})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=404)
+        with self._cond:
+            content = self.files.get(request.match_info["file_id"])
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _true(self, record: RecordedRequest) -> Reply:
         return ok(True)

@@ -537,9 +537,10 @@ def session_of(flow: Flow, officer_started: bool = False) -> SessionState:
     ("active_id", "active_by_officer", "new_id", "new_by_officer", "decision"),
     [
         (None, False, "daily_checkin", False, "start"),
-        ("daily_checkin", False, "appointment_confirmation", False, "replace"),
-        ("daily_checkin", False, "weekly_checkin", True, "replace"),
-        ("daily_checkin", False, "onboarding_consent", False, "replace"),
+        # Issue 11: a higher rank no longer interrupts; it waits and goes first.
+        ("daily_checkin", False, "appointment_confirmation", False, "wait"),
+        ("daily_checkin", False, "weekly_checkin", True, "wait"),
+        ("daily_checkin", False, "onboarding_consent", False, "wait"),
         ("appointment_confirmation", False, "daily_checkin", False, "wait"),
         ("appointment_confirmation", False, "programme_feedback", False, "skip"),
         ("weekly_checkin", False, "daily_checkin", False, "wait"),  # equal priority waits

@@ -59,11 +59,22 @@ async def test_discreet_client_gets_no_place_or_kind(harness: Harness) -> None:
     assert sent and all("robation" not in t and "Broad" not in t for t in sent)
 
 
+async def finish_checkin(h: Harness, cid: int) -> None:
+    """Issue 11: a confirmation waits for the day's open check-in; answer it first."""
+    for answer in ("7", "3", "2", "no", "0"):
+        if await h.db.value("SELECT flow_id FROM flow_sessions WHERE client_id = ? AND"
+                            " status = 'active'", (cid,)) != "daily_checkin":
+            break
+        await h.sms(SAM, answer)
+    await h.settle()
+
+
 async def test_a_no_or_cant_make_it_reply_tells_the_officer(harness: Harness) -> None:
     h = harness
     cid = await private_client(h)
     await add(h, cid, "probation", local(2026, 11, 27, 14), place="Broad St")
     await advance_to(h, local(2026, 11, 26, 14))
+    await finish_checkin(h, cid)
     assert await h.db.value("SELECT flow_id FROM flow_sessions WHERE client_id = ?"
                             " AND status = 'active'", (cid,)) == "appointment_confirmation"
     await h.sms(SAM, "No")
@@ -77,6 +88,7 @@ async def test_a_no_or_cant_make_it_reply_tells_the_officer(harness: Harness) ->
     assert "sort out another time" in texts_to(h, SAM)[-1]
     # "can't make it" to the 2h reminder counts the same.
     await advance_to(h, local(2026, 11, 27, 12))
+    await finish_checkin(h, cid)
     await h.sms(SAM, "sorry can't make it")
     await h.settle()
     assert await h.db.value("SELECT COUNT(*) FROM findings WHERE client_id = ?"
