@@ -25,6 +25,7 @@ from bot.core.timers import tick
 from bot.delivery import Hooks
 from bot.escalation import alerts, inbox
 from bot.inbound import InboundMessage, retry_failed, store_and_route
+from bot.privacy import access_review, purge
 from bot.router import route
 from config.settings import Settings
 
@@ -42,10 +43,12 @@ HANDLER_MODULES: tuple[ModuleType, ...] = (
     meetings,            # aftercare_plan, meeting_reminder, meeting_group_post
     mentor_chat,         # meeting_register, mentor_concern_prompt, mentor_wellbeing_check
     milestones,          # milestone
+    purge,               # retention_purge (the daily retention schedule)
+    access_review,       # access_review (dormant accounts, the quarterly prompt)
 )
 # Modules that check their own rows at start: each defines `async on_start(db, now)` (the
 # reminder planner makes sure today's plan exists).
-START_MODULES: tuple[ModuleType, ...] = (reminders_jobs, aftercare_jobs)
+START_MODULES: tuple[ModuleType, ...] = (reminders_jobs, aftercare_jobs, purge, access_review)
 
 
 class Service:

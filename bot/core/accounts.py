@@ -119,7 +119,8 @@ async def use_setup_link(tx: Tx, now: datetime, token: str, password_hash: str) 
     if link is None:
         raise InputError("this link has expired or was already used; ask for a new one")
     await tx.execute("UPDATE staff_setup_links SET used_at = ? WHERE id = ?", (iso(now), link.id))
-    await tx.execute("UPDATE staff SET password_hash = ? WHERE id = ?",
+    # A sign-in switched off as dormant (bot.privacy.access_review) comes back this way.
+    await tx.execute("UPDATE staff SET password_hash = ?, disabled_reason = NULL WHERE id = ?",
                      (password_hash, link.staff_id))
     await tx.execute("UPDATE admin_sessions SET revoked_at = ? WHERE staff_id = ?"
                      " AND revoked_at IS NULL", (iso(now), link.staff_id))
