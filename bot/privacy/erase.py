@@ -23,7 +23,7 @@ class Refused(ValueError):
 
 
 # What erasure does to every table that has a client_id column. Every such table must be
-# named (tests/core/test_privacy_structure.py checks the live schema), so a table added later
+# named (tests/privacy/test_privacy_structure.py checks the live schema), so a table added later
 # cannot silently keep a person's data; () means "nothing personal beyond the link, kept".
 # Parameters: :cid the client, :now the time.
 SCRUB: dict[str, tuple[str, ...]] = {
