@@ -25,6 +25,7 @@ from admin_web.routes import (
     client,
     crisis_review,
     dashboard,
+    data_protection,
     groups,
     imports,
     inbox,
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
 
 STATIC = TEMPLATES.parent / "static"
 MODULES = (signin, setup, account, queue, caseload, inbox, client, calendar, unmatched, staff,
-           audit_log, dashboard, settings, imports, mentor, groups, crisis_review)
+           audit_log, dashboard, settings, imports, mentor, groups, crisis_review,
+           data_protection)
 
 
 async def home(request: Request) -> Response:

@@ -24,6 +24,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "caseload": frozenset({"officer", "supervisor"}),
     "client": frozenset({"officer", "supervisor"}),
     "client.reassign": frozenset({"supervisor"}),
+    # Subject access export, legal hold, rectification, erasure (bot.privacy).
+    "client.data_protection": frozenset({"supervisor"}),
     "calendar": frozenset({"officer", "supervisor"}),
     "unmatched": frozenset({"officer", "supervisor"}),
     "unmatched.replace": frozenset({"supervisor"}),

@@ -99,7 +99,7 @@ CORRECTABLE = ("first_name", "area", "referral_source", "language", "codeword")
 
 
 async def protection(tx: Tx, client_id: int) -> str | None:
-    """Why this client's data may not be purged or erased now, or None."""
+    """Why this client's data may not be erased now ("is under legal hold"), or None."""
     row = await tx.one(
         "SELECT legal_hold_reason, legal_hold_at,"
         " EXISTS (SELECT 1 FROM escalations e WHERE e.client_id = c.id"
@@ -110,7 +110,7 @@ async def protection(tx: Tx, client_id: int) -> str | None:
     if row is None:
         raise Refused("no such client")
     if row["legal_hold_at"] is not None:
-        return "under legal hold"
+        return "is under legal hold"
     if row["open_escalation"]:
         return "has an open escalation (resolve it first)"
     if row["safety_pending"]:
