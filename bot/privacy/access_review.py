@@ -88,14 +88,24 @@ async def disable_dormant(tx: Tx, now: datetime, schedule: Schedule) -> list[Acc
     return found
 
 
-def summary(accounts_: list[Account], tz: str) -> str:
+# An SMS is refused above 1,600 characters: the message lists what fits, then says how many more.
+SUMMARY_LIMIT = 1200
+
+
+def summary(accounts_: list[Account], tz: str, limit: int = SUMMARY_LIMIT) -> str:
     zone = ZoneInfo(tz)
 
     def when(at: str | None) -> str:
         return parse_iso(at).astimezone(zone).strftime("%d %b %Y") if at else "never"
-    return "; ".join(
-        f"{a.name} ({a.role}{'' if a.can_sign_in else ', switched off'}): last sign-in"
-        f" {when(a.last_sign_in)}, {a.clients_opened} client(s) opened" for a in accounts_)
+    parts: list[str] = []
+    for n, a in enumerate(accounts_):
+        line = (f"{a.name} ({a.role}{'' if a.can_sign_in else ', switched off'}): last sign-in"
+                f" {when(a.last_sign_in)}, {a.clients_opened} client(s) opened")
+        if sum(len(p) + 2 for p in parts) + len(line) > limit:
+            parts.append(f"and {len(accounts_) - n} more (o2r access review lists every account)")
+            break
+        parts.append(line)
+    return "; ".join(parts)
 
 
 async def send_review(tx: Tx, now: datetime, since: datetime) -> int:

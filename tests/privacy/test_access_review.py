@@ -10,6 +10,7 @@ from datetime import timedelta
 from bot.core.passwords import hash_password
 from bot.core.people import Contact, add_staff
 from bot.demo import DEMO_PASSWORD
+from bot.privacy.access_review import Account, summary
 from tests.admin_web.support import Panel
 from tests.conftest import Harness
 
@@ -67,3 +68,11 @@ async def test_quarterly_review_and_dormant_accounts(harness: Harness) -> None:
     # The next day finds nobody new.
     await h.advance(timedelta(days=1))
     assert len(await h.outbox(message_key="privacy.dormant_disabled")) == 1
+
+
+def test_review_text_stays_within_one_long_sms() -> None:
+    many = [Account(n, f"Officer Number {n}", "officer", f"o{n}", True,
+                    "2026-11-25T10:00:00.000000Z", None, 3) for n in range(60)]
+    text = summary(many, "Europe/London")
+    assert len(text) < 1400 and text.endswith("more (o2r access review lists every account)")
+    assert summary(many[:2], "Europe/London").count("Officer Number") == 2
