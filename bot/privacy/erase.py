@@ -14,6 +14,7 @@ from datetime import datetime
 from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
+from bot.core.texts import available_locales
 
 ERASED = "(erased)"
 
@@ -171,8 +172,6 @@ async def correct(tx: Tx, now: datetime, client_id: int, staff_id: int, field: s
     if field == "first_name" and not value:
         raise Refused("a first name cannot be empty")
     if field == "language":
-        from bot.core.texts import available_locales
-
         if value not in available_locales():
             raise Refused(f"language: one of {', '.join(available_locales())}")
     new: str | None = value or None
