@@ -24,6 +24,7 @@ from bot.core.outbox import PRIORITY_SAFETY, enqueue
 from bot.core.quiet import allowed_from
 from bot.core.texts import render
 from bot.escalation import inbox
+from bot.escalation.alerts import file_under_client
 from bot.escalation.findings import raise_finding
 from bot.inbound import StoredInbound
 from flows import engine, registry, risk_language
@@ -330,13 +331,15 @@ async def after_number_linked(tx: Tx, now: datetime, client_id: int,
     client's RED escalation (full chain and deadline), other words reach the officer inbox.
     Only the last week counts: an old message is history, not a live crisis."""
     since = iso(now - timedelta(days=7))
+    # Their crisis is already an escalation without a client (migration 013): it becomes theirs.
+    filed = await file_under_client(tx, now, inbound_ids, client_id)
     for inbound_id in inbound_ids:
         row = await tx.one("SELECT body, kind, received_at FROM inbound WHERE id = ?",
                            (inbound_id,))
         if row is None or row["kind"] not in ("text", "media"):
             continue
         if row["kind"] == "text" and detect(row["body"]) is Intent.CRISIS:
-            if row["received_at"] >= since:
+            if not filed and row["received_at"] >= since:
                 await raise_finding(tx, now, client_id, "RED", "crisis_text", source="unmatched",
                                     detail="crisis words before the number was linked",
                                     inbound_id=inbound_id)
