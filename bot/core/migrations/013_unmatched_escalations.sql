@@ -40,3 +40,11 @@ CREATE UNIQUE INDEX escalations_one_open ON escalations(client_id, reason)
 CREATE INDEX escalations_status ON escalations(status, severity);
 CREATE INDEX escalations_inbound ON escalations(inbound_id) WHERE inbound_id IS NOT NULL;
 
+-- Issue 11, item 3: at most one open question per person. A prompt (bot/aftercare/prompts.py)
+-- started while another question is open waits with what to send (JSON: key, params, markup,
+-- ttl) until the person's turn frees; `step` 'explain' marks the question that asks a mentor
+-- why they are worried about the members they chose.
+ALTER TABLE aftercare_prompts ADD COLUMN pending TEXT;
+ALTER TABLE aftercare_prompts ADD COLUMN step TEXT;
+CREATE INDEX aftercare_prompts_pending ON aftercare_prompts(client_id, id)
+  WHERE pending IS NOT NULL
