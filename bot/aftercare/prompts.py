@@ -81,6 +81,11 @@ async def ask(tx: Tx, now: datetime, ident: Identity, client: ClientInfo, kind: 
     if kind not in KINDS:
         raise ValueError(f"prompt kind {kind!r} must be one of {KINDS}")
     wait = not reply and await conversation.busy(tx, client.id, now)  # before this row exists
+    # The same question already waiting its turn (the weekly concern list, then CONCERN typed):
+    # this one replaces it, so it is not asked twice.
+    await tx.execute("UPDATE aftercare_prompts SET pending = NULL, expires_at = ? WHERE"
+                     " client_id = ? AND kind = ? AND meeting_id IS ? AND pending IS NOT NULL"
+                     " AND answered_at IS NULL", (iso(now), client.id, kind, meeting_id))
     prompt_id = await tx.execute(
         "INSERT INTO aftercare_prompts (kind, client_id, staff_id, group_id, meeting_id, roster,"
         " asked_at, expires_at, step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -71,3 +71,27 @@ async def test_a_waiting_checkin_that_expired_is_skipped_visibly(harness: Harnes
     assert row["status"] == "expired" and row["ended_at"] is not None
     assert await h.db.value("SELECT COUNT(*) FROM audit_log WHERE action = 'flow.waiting_expired'"
                             " AND object_id = ?", (run.client_id,)) >= 1
+
+
+async def test_a_waiting_question_asked_for_meanwhile_is_not_asked_twice(
+        harness: Harness) -> None:
+    from bot.conversation import start_flow
+
+    h = harness
+    run = await _mentor(h)
+    await h.write(lambda tx: start_flow(tx, h.clock.now(), run.client_id, "daily_checkin"))
+    await h.settle()
+    staff = await h.db.value("SELECT staff_id FROM mentors WHERE client_id = ?", (run.client_id,))
+
+    async def weekly_concern(tx):
+        return await mentor_chat.send_concern(tx, h.clock.now(), await mentors.active(tx, staff))
+
+    await h.write(weekly_concern)  # waits behind the check-in
+    await h.sms(MENTOR, "CONCERN")  # asked for: goes at once, and replaces the waiting one
+    await h.sms(MENTOR, "0")
+    await h.settle()
+    for answer in ("7", "3", "2", "no", "0"):
+        await h.sms(MENTOR, answer)
+        await h.settle()
+    lists = [t for t in texts(h) if "Anyone you are worried about" in t]
+    assert len(lists) == 1 and "that's all for today" in texts(h)[-1].lower()
