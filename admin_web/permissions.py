@@ -138,14 +138,22 @@ def caseload_scope(user: User, alias: str = "c") -> tuple[str, tuple[Any, ...]]:
     return _NOBODY
 
 
-def escalation_scope(user: User, esc: str = "e", client: str = "c") -> tuple[str, tuple[Any, ...]]:
-    """Escalations on the user's caseload, assigned to them, or sent to them."""
+def escalation_scope(user: User, esc: str = "e", client: str = "c",
+                     at: str | None = None) -> tuple[str, tuple[Any, ...]]:
+    """Escalations on the user's caseload, assigned to them, or sent to them; one without a
+    client (a stranger's crisis) also to whoever is duty officer `at` (ISO time, now)."""
     if user.role == "supervisor":
         return "1", ()
     if user.role == "officer":
-        return (f"({client}.officer_id = ? OR {esc}.officer_id = ? OR {esc}.id IN"
-                " (SELECT escalation_id FROM escalation_notices WHERE staff_id = ?))",
-                (user.id, user.id, user.id))
+        where = (f"({client}.officer_id = ? OR {esc}.officer_id = ? OR {esc}.id IN"
+                 " (SELECT escalation_id FROM escalation_notices WHERE staff_id = ?)")
+        params: tuple[Any, ...] = (user.id, user.id, user.id)
+        if at is not None:
+            where += (f" OR ({esc}.client_id IS NULL AND EXISTS (SELECT 1 FROM rota r"
+                      " WHERE r.staff_id = ? AND r.duty = 'duty_officer' AND r.starts_at <= ?"
+                      " AND r.ends_at > ?))")
+            params += (user.id, at, at)
+        return where + ")", params
     return _NOBODY
 
 
@@ -171,10 +179,10 @@ async def client_in_charge(db: Any, user: User, client_id: int) -> bool:
                                (client_id, *params)))
 
 
-async def escalation_in_reach(db: Any, user: User, esc_id: int) -> bool:
+async def escalation_in_reach(db: Any, user: User, esc_id: int, at: str | None = None) -> bool:
     if not allowed(user.role, "queue"):
         return False
-    where, params = escalation_scope(user)
+    where, params = escalation_scope(user, at=at)
     return bool(await db.value(
-        "SELECT 1 FROM escalations e JOIN clients c ON c.id = e.client_id"
+        "SELECT 1 FROM escalations e LEFT JOIN clients c ON c.id = e.client_id"
         f" WHERE e.id = ? AND {where}", (esc_id, *params)))

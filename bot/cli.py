@@ -269,9 +269,11 @@ async def cmd_flow_start(args: argparse.Namespace, settings: Settings) -> str:
 async def cmd_escalations_list(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
     async with Database(settings.db_path, settings) as db:
         rows = await db.all(
-            "SELECT e.id, e.severity, e.status, e.reason, e.level, c.ref, c.first_name,"
+            "SELECT e.id, e.severity, e.status, e.reason, e.level,"
+            " COALESCE(c.ref, 'unknown number') AS ref, COALESCE(c.first_name, '') AS first_name,"
+            " e.client_id, e.inbound_id,"
             " e.officer_id, e.created_at, e.acknowledged_at, e.acknowledged_by, e.resolved_at,"
-            " e.outcome FROM escalations e JOIN clients c ON c.id = e.client_id"
+            " e.outcome FROM escalations e LEFT JOIN clients c ON c.id = e.client_id"
             + (" WHERE e.status <> 'resolved'" if args.open else "")
             + " ORDER BY CASE e.severity WHEN 'RED' THEN 0 WHEN 'AMBER' THEN 1 ELSE 2 END,"
             " e.created_at")

@@ -24,6 +24,7 @@ from bot.core.outbox import PRIORITY_SAFETY, enqueue
 from bot.core.quiet import allowed_from
 from bot.core.texts import render
 from bot.escalation import inbox
+from bot.escalation.alerts import file_under_client
 from bot.escalation.findings import raise_finding
 from bot.inbound import StoredInbound
 from flows import engine, registry, risk_language
@@ -188,7 +189,7 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
         await timers.cancel(tx, now, f"flow:{session_id}:")
         # After a crisis nothing resumes; an interrupted flow makes way for its interrupter.
         if ended not in ("escalated", "interrupted"):
-            await _start_next_waiting(tx, now, client.id)
+            await next_turn(tx, now, client.id)
 
 
 async def _flow_id(tx: Tx, session_id: int) -> str:
@@ -273,6 +274,11 @@ async def start_flow(tx: Tx, now: datetime, client_id: int, flow_id: str, *,
     active = await active_session(tx, client_id)
     decision = engine.decide_start(active[1] if active else None, active[2] if active else None,
                                    flow, officer_started)
+    if decision == "start" and await open_prompt(tx, client_id, now) and not (
+            flow.safety and client.heightened(now)):
+        # A question outside the flows is open: this one waits its turn. Only a safety check
+        # in the weeks after a discharge (the heightened window) goes at once.
+        decision = "wait"
     if decision in ("wait", "skip"):
         if decision == "wait":
             await tx.execute(
@@ -303,18 +309,123 @@ async def _begin(tx: Tx, now: datetime, client: ClientInfo, flow: Flow, officer_
     return "started"
 
 
-async def _start_next_waiting(tx: Tx, now: datetime, client_id: int) -> None:
-    # Highest rank first (an officer's flow, then a confirmation, then scales), oldest first.
-    rows = await tx.all("SELECT id, flow_id, officer_started, state, cause FROM flow_sessions"
-                        " WHERE client_id = ? AND status = 'waiting' ORDER BY id", (client_id,))
-    if not rows:
+# One open question per person (issue 11) ---------------------------------------------------
+# Questions asked outside the flows (bot/aftercare/prompts.py: a mentor's register, concern and
+# wellbeing check, a recovery date) share the person's turn with the flows. A prompt we start
+# while another question is open is stored with `pending` (what to send) and waits; a flow that
+# would start while a prompt is open waits in `flow_sessions` as usual. When the turn frees, the
+# highest rank goes next: officer-started flows (30), appointment confirmations (20), prompts
+# (PROMPT_RANK), scheduled check-ins and scales (10); oldest first within a rank. Only crisis
+# handling, and a flow with a safety question in the heightened window after a discharge, go
+# at once. Something that waited past its own expiry is skipped,
+# with an audit row, and the next one goes.
+PROMPT_RANK = 15
+
+
+async def open_prompt(tx: Tx, client_id: int, now: datetime) -> bool:
+    """A question outside the flows that this person has been sent and not yet answered."""
+    return bool(await tx.value(
+        "SELECT 1 FROM aftercare_prompts WHERE client_id = ? AND answered_at IS NULL"
+        " AND pending IS NULL AND expires_at > ? LIMIT 1", (client_id, iso(now))))
+
+
+async def busy(tx: Tx, client_id: int, now: datetime) -> bool:
+    """Does this person have an open question (a running flow or a prompt sent)?"""
+    return await active_session(tx, client_id) is not None or await open_prompt(tx, client_id,
+                                                                               now)
+
+
+async def send_prompt(tx: Tx, now: datetime, prompt_id: int, ident: Identity,
+                      client: ClientInfo, pending: Mapping[str, Any], *,
+                      reply: bool = False) -> int:
+    """Send a prompt's question (now, or when its turn came): its expiry starts now, and a
+    timer at the expiry frees the turn if nobody answers. Returns the outbox id."""
+    outbox_id = await say(tx, now, ident, pending["key"], pending["params"], client=client,
+                          reply_markup=pending.get("markup"), cause=f"prompt:{prompt_id}",
+                          reply=reply, purpose="reply" if reply else "group")
+    expires = now + timedelta(seconds=int(pending["ttl"]))
+    await tx.execute("UPDATE aftercare_prompts SET outbox_id = ?, pending = NULL, asked_at = ?,"
+                     " expires_at = ? WHERE id = ?", (outbox_id, iso(now), iso(expires),
+                                                      prompt_id))
+    await timers.schedule(tx, now, f"prompt:{prompt_id}:expiry", "prompt_expiry", expires,
+                          client_id=client.id, payload={"prompt": prompt_id})
+    return outbox_id
+
+
+@timers.handles("prompt_expiry")
+async def _prompt_expired(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    """An unanswered prompt ran out: whatever waits behind it gets its turn."""
+    if timer.client_id is not None:
+        await next_turn(tx, now, timer.client_id)
+    return "turn freed"
+
+
+async def resume_after_prompt(tx: Tx, now: datetime, client_id: int,
+                              prompt_outbox: int | None) -> None:
+    """A prompt was answered. If it was asked in the middle of a flow (the person sent a keyword
+    such as CONCERN), the flow's question is asked again so it is the latest question and the
+    next bare reply answers it; otherwise the next waiting question gets its turn."""
+    active = await active_session(tx, client_id)
+    if active is None:
+        await next_turn(tx, now, client_id)
         return
-    row = max(rows, key=lambda r: (engine.effective_priority(registry.latest(r[1]),
-                                                             bool(r[2])), -r[0]))
-    await tx.execute("UPDATE flow_sessions SET status = 'skipped', ended_at = ? WHERE id = ?",
-                     (iso(now), row[0]))
-    await start_flow(tx, now, client_id, row[1], officer_started=bool(row[2]),
-                     params=json.loads(row[3] or "{}"), cause=row[4])
+    last = await tx.one("SELECT * FROM outbox WHERE client_id = ? AND cause = ? AND op = 'send'"
+                        " ORDER BY id DESC LIMIT 1", (client_id, f"flow:{active[0]}"))
+    if last is None or prompt_outbox is None or last["id"] > prompt_outbox:
+        return
+    ident = await client_identity(tx, await load_client(tx, client_id))  # type: ignore[arg-type]
+    if ident is not None:
+        await enqueue(tx, now, ident, last["body"], message_key=last["message_key"],
+                      cause=f"flow:{active[0]}", reply=True, purpose="reply")
+
+
+async def next_turn(tx: Tx, now: datetime, client_id: int) -> None:
+    """The person's turn is free (a flow or a prompt ended): the next waiting question goes."""
+    while not await busy(tx, client_id, now):
+        flows = await tx.all("SELECT id, flow_id, officer_started, state, cause, started_at"
+                             " FROM flow_sessions WHERE client_id = ? AND status = 'waiting'"
+                             " ORDER BY id", (client_id,))
+        prompt = await tx.one("SELECT * FROM aftercare_prompts WHERE client_id = ?"
+                              " AND pending IS NOT NULL AND answered_at IS NULL"
+                              " ORDER BY id LIMIT 1", (client_id,))
+        best = max(flows, key=lambda r: (engine.effective_priority(registry.latest(r[1]),
+                                                                   bool(r[2])), -r[0]),
+                   default=None)
+        rank = engine.effective_priority(registry.latest(best[1]), bool(best[2])) \
+            if best is not None else -1
+        if prompt is not None and (PROMPT_RANK > rank or best is None):
+            if not await _send_pending(tx, now, prompt):
+                continue
+            return
+        if best is None:
+            return
+        expired = parse_iso(best["started_at"]) + registry.latest(best[1]).expire_after <= now
+        await tx.execute("UPDATE flow_sessions SET status = ?, ended_at = ? WHERE id = ?",
+                         ("expired" if expired else "skipped", iso(now), best[0]))
+        if expired:
+            # Waited past its own expiry (a check-in behind a long questionnaire): not asked.
+            await audit(tx, now, "system", "flow.waiting_expired", "client", client_id,
+                        flow=best[1], session=best[0])
+            continue
+        await start_flow(tx, now, client_id, best[1], officer_started=bool(best[2]),
+                         params=json.loads(best[3] or "{}"), cause=best[4])
+        return
+
+
+async def _send_pending(tx: Tx, now: datetime, prompt: Any) -> bool:
+    """Send a waiting prompt; False if it waited past its expiry (skipped, audited) or the
+    person cannot be reached."""
+    client = await load_client(tx, prompt["client_id"])
+    ident = await client_identity(tx, client) if client is not None else None
+    if prompt["expires_at"] <= iso(now) or client is None or ident is None:
+        await tx.execute("UPDATE aftercare_prompts SET pending = NULL, expires_at = ?"
+                         " WHERE id = ?", (iso(min(now, parse_iso(prompt["expires_at"]))),
+                                           prompt["id"]))
+        await audit(tx, now, "system", "prompt.waiting_expired", "client", prompt["client_id"],
+                    prompt=prompt["id"], kind=prompt["kind"])
+        return False
+    await send_prompt(tx, now, prompt["id"], ident, client, json.loads(prompt["pending"]))
+    return True
 
 
 async def after_client_added(tx: Tx, now: datetime, client_id: int) -> None:
@@ -330,13 +441,15 @@ async def after_number_linked(tx: Tx, now: datetime, client_id: int,
     client's RED escalation (full chain and deadline), other words reach the officer inbox.
     Only the last week counts: an old message is history, not a live crisis."""
     since = iso(now - timedelta(days=7))
+    # Their crisis is already an escalation without a client (migration 013): it becomes theirs.
+    filed = await file_under_client(tx, now, inbound_ids, client_id)
     for inbound_id in inbound_ids:
         row = await tx.one("SELECT body, kind, received_at FROM inbound WHERE id = ?",
                            (inbound_id,))
         if row is None or row["kind"] not in ("text", "media"):
             continue
         if row["kind"] == "text" and detect(row["body"]) is Intent.CRISIS:
-            if row["received_at"] >= since:
+            if not filed and row["received_at"] >= since:
                 await raise_finding(tx, now, client_id, "RED", "crisis_text", source="unmatched",
                                     detail="crisis words before the number was linked",
                                     inbound_id=inbound_id)
@@ -356,9 +469,7 @@ async def client_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: C
     text = stored.message.body
     if active is not None:
         sid, session, flow = active
-        question = flow.states.get(session.state)
-        parse = getattr(question.answer, "parse", None) if question is not None else None
-        if parse is not None and not parse(text).ok and is_more_than_a_typo(text):
+        if not fits_question(active, text) and is_more_than_a_typo(text):
             # Words where the question wanted a number: a person reads them, the flow re-asks.
             await inbox.file(tx, now, stored.id, client.id, "misfit")
             await _risk_language(tx, now, client, stored)
@@ -446,6 +557,15 @@ async def apply_loose(tx: Tx, now: datetime, client: ClientInfo, step: Step, ide
                           safety=effect.safety,
                           priority=PRIORITY_SAFETY if effect.safety else 0,
                           cause=f"inbound:{inbound_id}", reply=True)
+
+
+def fits_question(active: tuple[int, SessionState, Flow], text: str) -> bool:
+    """Is `text` a valid answer to the running flow's open question (any text is, for a question
+    that asks for words)?"""
+    _, session, flow = active
+    question = flow.states.get(session.state)
+    parse = getattr(question.answer, "parse", None) if question is not None else None
+    return parse is None or parse(text).ok
 
 
 def safety_pending(active: tuple[int, SessionState, Flow] | None) -> bool:

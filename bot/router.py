@@ -17,7 +17,6 @@ from bot.core.db import Tx
 from bot.core.identities import Identity, clear_opt_out, redeem_link_code, set_opt_out
 from bot.core.messaging import ClientInfo, load_client, say
 from bot.core.outbox import PRIORITY_SAFETY
-from bot.core.phones import mask_phone
 from bot.escalation import alerts as escalation
 from bot.inbound import StoredInbound
 from flows.intents import Intent, detect
@@ -182,14 +181,12 @@ async def _group_message(tx: Tx, stored: StoredInbound, now: datetime) -> str:
 
 async def _crisis_unmatched(tx: Tx, stored: StoredInbound, now: datetime) -> None:
     """Crisis words from a number we do not know (often a client's new phone): the crisis
-    contacts to them, and an alert to the duty officer and supervisors to check who it is."""
+    contacts to them, and a RED escalation to the duty officer and supervisors to check who it
+    is."""
     msg = stored.message
     nobody = Identity(None, msg.channel, msg.address, None, None, False)
     await say(tx, now, nobody, "crisis.reply", conversation.crisis_params(), safety=True,
               priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}")
-    label = mask_phone(msg.address) if msg.channel == "sms" else f"{msg.channel} {msg.address}"
-    await escalation.alert_duty_and_supervisors(
-        tx, now, "escalation.unmatched_crisis", {"from": label, "inbound": stored.id},
-        cause=f"inbound:{stored.id}")
-    await escalation.watch_unmatched_crisis(tx, now, stored.id, label)
+    # A RED escalation without a client: deadline, chain, acknowledged like any other.
+    await escalation.open_unmatched(tx, now, stored.id)
     await audit(tx, now, "system", "crisis.unmatched", "inbound", stored.id)

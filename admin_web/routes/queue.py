@@ -13,6 +13,7 @@ from admin_web.auth import flash, guard
 from admin_web.permissions import User, client_scope, escalation_in_reach, escalation_scope
 from admin_web.templating import page
 from admin_web.web import db, field, now, path_int, read_form, safe_next, see_other
+from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.escalation.alerts import EscalationError, acknowledge, resolve
 
@@ -35,13 +36,16 @@ VIEWS = {
 
 async def escalations_for(database: Any, user: User, where: str = "1",
                           params: tuple[Any, ...] = (), order: str = VIEWS["open"][1],
-                          limit: int = 200) -> list[dict[str, Any]]:
-    """Escalations in the user's reach, each with who was told when (escalation_notices)."""
-    scope, scope_params = escalation_scope(user)
+                          limit: int = 200, at: str | None = None) -> list[dict[str, Any]]:
+    """Escalations in the user's reach, each with who was told when (escalation_notices).
+    `at` (now, ISO): a duty officer then also sees escalations that have no client yet."""
+    scope, scope_params = escalation_scope(user, at=at)
     rows = await database.all(
         "SELECT e.*, c.ref, c.first_name, s.name AS officer_name, a.name AS ack_name,"
-        " r.name AS resolver_name FROM escalations e JOIN clients c ON c.id = e.client_id"
-        " JOIN staff s ON s.id = e.officer_id LEFT JOIN staff a ON a.id = e.acknowledged_by"
+        " r.name AS resolver_name, i.channel AS from_channel, i.address AS from_address"
+        " FROM escalations e LEFT JOIN clients c ON c.id = e.client_id"
+        " LEFT JOIN staff s ON s.id = e.officer_id LEFT JOIN staff a ON a.id = e.acknowledged_by"
+        " LEFT JOIN inbound i ON i.id = e.inbound_id AND e.client_id IS NULL"
         " LEFT JOIN staff r ON r.id = e.resolved_by"
         f" WHERE {scope} AND {where} ORDER BY {order} LIMIT ?", (*scope_params, *params, limit))
     items = [dict(r) for r in rows]
@@ -61,8 +65,14 @@ async def escalations_for(database: Any, user: User, where: str = "1",
     why = {r["escalation_id"]: dict(r) for r in await database.all(
         "SELECT f.escalation_id, f.detail, i.body FROM findings f"
         " LEFT JOIN inbound i ON i.id = f.inbound_id"
-        f" WHERE f.escalation_id IN ({marks}) AND f.reason IN ('crisis_text', 'overdose')"
-        " AND f.source = 'answer' ORDER BY f.id", ids)}
+        f" WHERE f.escalation_id IN ({marks}) AND ((f.reason IN ('crisis_text', 'overdose')"
+        " AND f.source = 'answer') OR f.source = 'mentor_concern') ORDER BY f.id", ids)}
+    # A stranger's crisis has no finding: the queue shows the message that raised it.
+    for r in await database.all(
+            "SELECT e.id, i.body FROM escalations e JOIN inbound i ON i.id = e.inbound_id"
+            f" WHERE e.id IN ({marks}) AND e.client_id IS NULL", ids):
+        why.setdefault(r["id"], {"detail": "crisis words from a number not linked to any"
+                                           " client (see Unmatched)", "body": r["body"]})
     cscope, cparams = client_scope(user)
     client_ids = sorted({i["client_id"] for i in items})
     reachable = {r[0] for r in await database.all(
@@ -81,14 +91,14 @@ async def queue_page(request: Request, user: User) -> Response:
     if view not in VIEWS:
         view = "open"
     where, order = VIEWS[view]
-    items = await escalations_for(db(request), user, where, (), order)
+    items = await escalations_for(db(request), user, where, (), order, at=iso(now(request)))
     return await page(request, "queue.html", items=items, view=view, outcomes=OUTCOMES,
                       next_url="/admin/escalations" + ("" if view == "open" else f"?view={view}"))
 
 
 async def _reachable(request: Request, user: User) -> int:
     esc_id = path_int(request)
-    if not await escalation_in_reach(db(request), user, esc_id):
+    if not await escalation_in_reach(db(request), user, esc_id, at=iso(now(request))):
         raise HTTPException(404, "No such escalation.")
     return esc_id
 

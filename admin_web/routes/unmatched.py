@@ -18,8 +18,10 @@ from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.core.people import InputError
+from bot.escalation.alerts import EscalationError, resolve, unmatched_open_for
 from flows.intents import Intent, detect
 
+DEALT_WITH = "Dealt with (not a client)"
 GROUP_LIMIT = 100
 PER_GROUP = 20
 
@@ -34,8 +36,10 @@ async def unmatched_groups(database: Any) -> list[dict[str, Any]]:
     groups = []
     for s in senders:
         messages = await database.all(
-            "SELECT id, body, received_at, read_at FROM inbound WHERE status = 'unmatched'"
-            " AND kind = 'text'"
+            "SELECT id, body, received_at, read_at, (SELECT e.id FROM escalations e"
+            " WHERE e.inbound_id = inbound.id) AS esc_id, (SELECT e.status FROM escalations e"
+            " WHERE e.inbound_id = inbound.id) AS esc_status FROM inbound"
+            " WHERE status = 'unmatched' AND kind = 'text'"
             " AND client_id IS NULL AND staff_id IS NULL AND channel = ? AND address = ?"
             " ORDER BY received_at DESC, id DESC LIMIT ?", (s["channel"], s["address"], PER_GROUP))
         groups.append(dict(s) | {
@@ -78,16 +82,25 @@ async def link(request: Request, user: User) -> Response:
 
 @guard("unmatched")
 async def handled(request: Request, user: User) -> Response:
-    """A stranger's crisis was dealt with (not a client): stops the repeated RED alerts."""
+    """A stranger's crisis was dealt with (not a client): resolves its RED escalation, which
+    stops the repeated alerts (only for someone who may act on it, as in the queue)."""
     inbound_id = path_int(request)
     moment = now(request)
 
     async def work(tx: Tx) -> int:
-        return await tx.execute(
+        changed = await tx.execute(
             "UPDATE inbound SET read_at = ?, read_by = ? WHERE id = ? AND status = 'unmatched'"
             " AND client_id IS NULL AND read_at IS NULL", (iso(moment), user.id, inbound_id))
+        esc_id = await unmatched_open_for(tx, inbound_id) if changed else None
+        if esc_id is not None:
+            await resolve(tx, moment, esc_id, user.id, DEALT_WITH)
+        return changed
 
-    if not await db(request).write(work):
+    try:
+        done = await db(request).write(work)
+    except EscalationError as exc:
+        raise HTTPException(403, "You cannot act on this escalation.") from exc
+    if not done:
         raise HTTPException(404, "No such waiting message.")
     await db(request).write(lambda tx: audit(tx, moment, user.actor, "crisis.unmatched_handled",
                                              "inbound", inbound_id))

@@ -44,6 +44,7 @@ from flows.model import Flow
 from flows.session import SessionState
 
 Active = tuple[int, SessionState, Flow] | None
+MAX_EXPLANATION = 500  # characters of a mentor's words kept as a concern's detail
 
 
 # Inbound text from a client (a mentor is one too) -----------------------------------------------
@@ -69,8 +70,12 @@ async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
     if prompt is None:
         return False
     last = await prompts.last_flow_message(tx, client.id, active[0]) if active else None
-    if not prompts.takes_reply(prompt, active is not None, last,
-                               conversation.safety_pending(active)):
+    safety = conversation.safety_pending(active)
+    # Words we asked for (a concern's explanation) are never a misfit of a flow whose question
+    # came later (a reprompt): they answer the prompt unless they fit the flow's question.
+    explained = prompt.step == "explain" and active is not None and not safety \
+        and not conversation.fits_question(active, body)
+    if not explained and not prompts.takes_reply(prompt, active is not None, last, safety):
         return False
     return await _answer(tx, stored, now, prompt, ident, client, flow_running=active is not None)
 
@@ -146,11 +151,15 @@ async def _support(tx: Tx, now: datetime, mentor: Mentor, what: str) -> None:
     await audit(tx, now, mentor.actor, "mentor.support_requested", "client", mentor.client_id)
 
 
+def _concern_detail(mentor: Mentor, via: str) -> str:
+    return f"mentor:{mentor.staff_id}: raised in the bot ({via})"
+
+
 async def _concern(tx: Tx, now: datetime, mentor: Mentor, member_id: int, via: str) -> None:
     """AMBER 'mentor_concern' to the member's officer through the escalation loop. The mentor is
     told only that it was passed on; the member is not told (config/escalation.toml)."""
     await raise_finding(tx, now, member_id, "AMBER", "mentor_concern", source="mentor_concern",
-                        detail=f"mentor:{mentor.staff_id}: raised in the bot ({via})")
+                        detail=_concern_detail(mentor, via))
     await audit(tx, now, mentor.actor, "mentor.concern_raised", "client", member_id, via=via)
 
 
@@ -281,6 +290,9 @@ async def _answer(tx: Tx, stored: StoredInbound, now: datetime, prompt: prompts.
     if mentor is None or mentor.client_id != client.id:
         await prompts.close(tx, now, prompt.id)
         return False
+    if prompt.kind == "concern" and prompt.step == "explain":
+        await _explained(tx, stored, now, prompt, mentor, ident, client)
+        return True
     if prompt.kind == "wellbeing":
         choice = parse_choice(body, 3)
         if choice is None:
@@ -318,6 +330,7 @@ async def _close_register(tx: Tx, now: datetime, prompt: prompts.Prompt, mentor:
     else:
         await say(tx, now, ident, "mentor.register_saved", params, client=client, reply=True,
                   cause=f"prompt:{prompt.id}")
+    await prompts.pass_turn(tx, now, prompt)
 
 
 async def _concerns(tx: Tx, now: datetime, prompt: prompts.Prompt, mentor: Mentor,
@@ -330,6 +343,38 @@ async def _concerns(tx: Tx, now: datetime, prompt: prompts.Prompt, mentor: Mento
         await _edit(tx, now, ident, prompt, _text(key, client))
     else:
         await say(tx, now, ident, key, client=client, reply=True, cause=f"prompt:{prompt.id}")
+    if not chosen:
+        await prompts.pass_turn(tx, now, prompt)
+        return
+    # The mentor's own words are what the officer needs: asked at once, as the next question
+    # (their answer is never a misfit of a flow, and never "Sorry, I didn't get that").
+    names = await _names(tx, tuple(sorted(chosen)))
+    await prompts.ask(tx, now, ident, client, "concern", "mentor.concern_explain",
+                      {"member": ", ".join(names)}, expires_at=now + load_config().prompt_ttl,
+                      staff_id=mentor.staff_id, roster=tuple(sorted(chosen)), reply=True,
+                      step="explain")
+
+
+async def _explained(tx: Tx, stored: StoredInbound, now: datetime, prompt: prompts.Prompt,
+                     mentor: Mentor, ident: Identity, client: ClientInfo) -> None:
+    """The mentor's words about the members they chose: they become the concern's detail (the
+    finding raised when they chose, so the officer reads one concern with its explanation)."""
+    words = " ".join(stored.message.body.split())[:MAX_EXPLANATION]
+    if words not in ("", "0"):
+        for member_id in prompt.roster:
+            await tx.execute(
+                "UPDATE findings SET detail = ? WHERE id = (SELECT id FROM findings"
+                " WHERE client_id = ? AND reason = 'mentor_concern' AND source = 'mentor_concern'"
+                " AND detail LIKE ? ORDER BY id DESC LIMIT 1)",
+                (f"mentor:{mentor.staff_id}: {words}", member_id,
+                 f"mentor:{mentor.staff_id}: raised in the bot (%"))
+            await audit(tx, now, mentor.actor, "mentor.concern_words_added", "client", member_id,
+                        inbound_id=stored.id)
+    await prompts.close(tx, now, prompt.id)
+    await say(tx, now, ident, "mentor.concern_explain_skipped" if words in ("", "0")
+              else "mentor.concern_explained", client=client, reply=True,
+              cause=f"prompt:{prompt.id}")
+    await prompts.pass_turn(tx, now, prompt)
 
 
 async def _wellbeing(tx: Tx, now: datetime, prompt: prompts.Prompt, mentor: Mentor, choice: int,
@@ -343,6 +388,7 @@ async def _wellbeing(tx: Tx, now: datetime, prompt: prompts.Prompt, mentor: Ment
         await _edit(tx, now, ident, prompt, _text(key, client))
     else:
         await say(tx, now, ident, key, client=client, reply=True, cause=f"prompt:{prompt.id}")
+    await prompts.pass_turn(tx, now, prompt)
 
 
 def _text(key: str, client: ClientInfo, params: dict[str, Any] | None = None) -> str:

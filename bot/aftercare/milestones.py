@@ -89,6 +89,7 @@ async def answer(tx: Tx, now: datetime, prompt: prompts.Prompt, choice: int, ide
                       message_key=key, cause=f"prompt:{prompt.id}", reply=True)
     else:
         await say(tx, now, ident, key, client=client, reply=reply, cause=f"prompt:{prompt.id}")
+    await prompts.pass_turn(tx, now, prompt)
 
 
 async def plan(tx: Tx, now: datetime, client_id: int) -> int:

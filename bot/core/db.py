@@ -285,6 +285,19 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
     )
     done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     applied: list[int] = []
+    # A table rebuild (create, copy, drop, rename) needs foreign keys off while the old table is
+    # dropped; they are checked before each migration commits and turned back on after.
+    fk_on = bool(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+    conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        _apply(conn, done, applied)
+    finally:
+        if fk_on:
+            conn.execute("PRAGMA foreign_keys=ON")
+    return applied
+
+
+def _apply(conn: sqlite3.Connection, done: set[int], applied: list[int]) -> None:
     for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
         version = int(path.name[:3])
         if version in done:
@@ -298,6 +311,10 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
                 continue
             for statement in _split_sql(path.read_text(encoding="utf-8")):
                 conn.execute(statement)
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise sqlite3.IntegrityError(
+                    f"migration {path.name} leaves foreign keys broken: {broken[:5]}")
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at)"
                 " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))", (version, path.stem))
@@ -307,7 +324,6 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
             raise
         applied.append(version)
         log.info("applied migration %s", path.name)
-    return applied
 
 
 def _split_sql(script: str) -> list[str]:

@@ -18,6 +18,7 @@ from bot.core.db import Tx
 from bot.core.identities import Identity, identities_of
 from bot.core.messaging import say, say_to_client
 from bot.core.outbox import PRIORITY_ESCALATION, enqueue
+from bot.core.phones import mask_phone
 from bot.core.texts import has_text, render
 from bot.escalation.rules import (
     ALERT_SEVERITY,
@@ -88,14 +89,15 @@ async def duty(tx: Tx, now: datetime, kind: str) -> int | None:
         (kind, iso(now), iso(now)))
 
 
-async def people_for(tx: Tx, now: datetime, client_id: int) -> People:
+async def people_for(tx: Tx, now: datetime, client_id: int | None) -> People:
     r = await tx.one(
         "SELECT c.officer_id, s.available AND s.active FROM clients c"
-        " JOIN staff s ON s.id = c.officer_id WHERE c.id = ?", (client_id,))
+        " JOIN staff s ON s.id = c.officer_id WHERE c.id = ?", (client_id,)) \
+        if client_id is not None else None
     supervisors = [row[0] for row in await tx.all(
         "SELECT id FROM staff WHERE role = 'supervisor' AND active = 1 AND available = 1"
         " ORDER BY id")]
-    return People(assigned=r[0], assigned_available=bool(r[1]),
+    return People(assigned=r[0] if r else None, assigned_available=bool(r[1]) if r else False,
                   duty_officer=await duty(tx, now, "duty_officer"),
                   duty_supervisor=await duty(tx, now, "duty_supervisor"),
                   supervisors=supervisors)
@@ -135,6 +137,20 @@ def _resend_line(esc: object, now: datetime, fresh: bool) -> str:
     return render("escalation.resend", {"waited": waited_text})
 
 
+async def subject(tx: Tx, esc: object) -> dict[str, object]:
+    """Who an escalation is about, for alerts: the client, or for crisis words from a number we
+    do not know, "unknown number" and the number masked (staff alerts carry no full number)."""
+    if esc["client_id"] is not None:  # type: ignore[index]
+        r = await tx.one("SELECT id, ref, first_name FROM clients WHERE id = ?",
+                         (esc["client_id"],))  # type: ignore[index]
+        return dict(r)
+    msg = await tx.one("SELECT channel, address FROM inbound WHERE id = ?",
+                       (esc["inbound_id"],))  # type: ignore[index]
+    label = (mask_phone(msg["address"]) if msg["channel"] == "sms"
+             else f"{msg['channel']} {msg['address']}") if msg else "?"
+    return {"id": None, "ref": render("escalation.unknown_number"), "first_name": label}
+
+
 def _alert_params(esc: object, client: object, tz: str) -> dict[str, str]:
     reason = esc["reason"]  # type: ignore[index]
     key = f"reason.{reason}"
@@ -159,15 +175,16 @@ async def crisis_why(tx: Tx, esc_id: int) -> str | None:
         " ORDER BY id DESC LIMIT 1", (esc_id,))
 
 
-def _buttons(esc_id: int, client_id: int, public_url: str | None) -> dict[str, object]:
+def _buttons(esc_id: int, client_id: int | None, public_url: str | None) -> dict[str, object]:
     row: list[dict[str, str]] = [{"text": render("escalation.button_ack"),
                                   "callback_data": f"ack:{esc_id}"},
                                  {"text": render("escalation.button_call"),
                                   "callback_data": f"call:{esc_id}"}]
     keyboard: list[list[dict[str, str]]] = [row]
     if public_url and public_url.startswith("https://"):
+        where = f"clients/{client_id}" if client_id is not None else "unmatched"
         keyboard.append([{"text": render("escalation.button_open"),
-                          "url": f"{public_url.rstrip('/')}/admin/clients/{client_id}"}])
+                          "url": f"{public_url.rstrip('/')}/admin/{where}"}])
     return {"inline_keyboard": keyboard}
 
 
@@ -185,8 +202,7 @@ async def staff_identity(tx: Tx, staff_id: int) -> tuple[Identity | None, Identi
 async def _notice(tx: Tx, now: datetime, esc: object, staff_id: int, level: int,
                   resend: str | None = None) -> None:
     cfg = load_config()
-    client = await tx.one("SELECT id, ref, first_name FROM clients WHERE id = ?",
-                          (esc["client_id"],))  # type: ignore[index]
+    client = await subject(tx, esc)
     recent = await tx.value(
         "SELECT COUNT(*) FROM escalation_notices WHERE staff_id = ? AND at > ? AND held = 0",
         (staff_id, iso(now - cfg.batch_window)))
@@ -245,8 +261,7 @@ async def on_send_failed(tx: Tx, now: datetime, outbox_id: int) -> None:
     esc = await tx.one("SELECT * FROM escalations WHERE id = ?", (notice["escalation_id"],))
     if esc["status"] in ("acknowledged", "resolved"):
         return
-    client = await tx.one("SELECT id, ref, first_name FROM clients WHERE id = ?",
-                          (esc["client_id"],))
+    client = await subject(tx, esc)
     row = await say(tx, now, sms, "escalation.alert_sms",
                     _alert_params(esc, client, tx.settings.timezone),
                     priority=PRIORITY_ESCALATION, safety=True,
@@ -273,9 +288,10 @@ async def _deadline(tx: Tx, timer: timers.Timer, now: datetime) -> str:
 async def _digest(tx: Tx, timer: timers.Timer, now: datetime) -> str:
     staff_id = int(timer.payload["staff"])
     held = await tx.all(
-        "SELECT n.id, e.id AS esc, e.severity, e.reason, c.ref, c.first_name FROM"
+        "SELECT n.id, e.id AS esc, e.severity, e.reason, COALESCE(c.ref, '-') AS ref,"
+        " COALESCE(c.first_name, '') AS first_name FROM"
         " escalation_notices n JOIN escalations e ON e.id = n.escalation_id"
-        " JOIN clients c ON c.id = e.client_id"
+        " LEFT JOIN clients c ON c.id = e.client_id"
         " WHERE n.staff_id = ? AND n.held = 1 AND n.outbox_id IS NULL", (staff_id,))
     live = list(held)
     if not live:
@@ -366,8 +382,7 @@ async def _mark_alerts_acknowledged(tx: Tx, now: datetime, esc_id: int, staff_id
     others = await tx.all(
         "SELECT DISTINCT n.staff_id FROM escalation_notices n WHERE n.escalation_id = ?"
         " AND n.staff_id <> ? AND (n.outbox_id IS NOT NULL OR n.held = 1)", (esc_id, staff_id))
-    esc = await tx.one("SELECT e.id, c.ref, c.first_name FROM escalations e"
-                       " JOIN clients c ON c.id = e.client_id WHERE e.id = ?", (esc_id,))
+    esc = await subject(tx, await tx.one("SELECT * FROM escalations WHERE id = ?", (esc_id,)))
     for (other,) in others:
         if other in edited:
             continue
@@ -386,7 +401,8 @@ async def _tell_client(tx: Tx, now: datetime, esc_id: int, staff_id: int) -> Non
     cfg = load_config()
     esc = await tx.one("SELECT client_id, severity, reason FROM escalations WHERE id = ?",
                        (esc_id,))
-    if esc["reason"] in cfg.client_ack_skip:
+    # Nobody to tell when the crisis came from a number not yet linked to a client.
+    if esc["client_id"] is None or esc["reason"] in cfg.client_ack_skip:
         return
     if esc["severity"] not in cfg.client_ack_severities and \
             esc["reason"] not in cfg.client_ack_reasons:
@@ -498,7 +514,7 @@ async def open_for(tx: Tx, staff_id: int) -> list[object]:
                  " FROM escalation_notices WHERE staff_id = ?))")
         params = (staff_id, staff_id)
     return await tx.all(
-        "SELECT e.*, c.ref, c.first_name FROM escalations e JOIN clients c ON c.id = e.client_id"
+        "SELECT e.* FROM escalations e LEFT JOIN clients c ON c.id = e.client_id"
         f" WHERE {where} ORDER BY CASE e.severity WHEN 'RED' THEN 0 WHEN 'AMBER' THEN 1 ELSE 2"
         " END, e.created_at", params)
 
@@ -511,7 +527,7 @@ async def list_open_to(tx: Tx, now: datetime, ident: Identity) -> None:
         await say(tx, now, ident, "escalation.none_open")
         return
     for esc in rows:
-        params = _alert_params(esc, esc, tx.settings.timezone)
+        params = _alert_params(esc, await subject(tx, esc), tx.settings.timezone)
         key = "escalation.alert" if esc["status"] != "acknowledged" else "escalation.alert_acked"
         await enqueue(tx, now, ident, render(key, params), message_key=key,
                       priority=PRIORITY_ESCALATION, safety=True,
@@ -538,18 +554,83 @@ async def alert_duty_and_supervisors(tx: Tx, now: datetime, key: str, params: di
     return told
 
 
-async def watch_unmatched_crisis(tx: Tx, now: datetime, inbound_id: int, label: str) -> None:
-    """Crisis words from a number we do not know: a RED deadline like any escalation. Until the
-    number is linked to a client (the client's RED escalation takes over) or someone records on
-    the Unmatched page that it was dealt with, the duty officer and every supervisor are told
-    again at each deadline."""
-    due = now + tx.settings.ack_deadlines["red"]
-    await timers.schedule(tx, now, f"unmatched_crisis:{inbound_id}", "unmatched_crisis", due,
-                          payload={"inbound": inbound_id, "from": label})
+async def unmatched_open_for(tx: Tx, inbound_id: int) -> int | None:
+    """The open escalation without a client raised by the number that sent `inbound_id`."""
+    return await tx.value(
+        "SELECT e.id FROM escalations e JOIN inbound i ON i.id = e.inbound_id"
+        " JOIN inbound m ON m.channel = i.channel AND m.address = i.address AND m.id = ?"
+        " WHERE e.client_id IS NULL AND e.status <> 'resolved' ORDER BY e.id LIMIT 1",
+        (inbound_id,))
+
+
+async def open_unmatched(tx: Tx, now: datetime, inbound_id: int) -> int:
+    """Crisis words from a number we do not know: a RED escalation without a client, naming the
+    message. The duty officer and every supervisor are alerted at once and again at every
+    deadline until someone acknowledges (rules.chain); linking the number files it under the
+    client (`file_under_client`). A second crisis message from the same number while one is
+    open attaches to it. Returns the escalation id."""
+    existing = await unmatched_open_for(tx, inbound_id)
+    if existing is not None:
+        await audit(tx, now, "system", "escalation.unmatched_attached", "escalation", existing,
+                    inbound_id=inbound_id)
+        return int(existing)
+    esc_id = await tx.execute(
+        "INSERT INTO escalations (client_id, severity, reason, source, officer_id, created_at,"
+        " updated_at, inbound_id) VALUES (NULL, 'RED', 'crisis_text', 'unmatched', NULL, ?, ?, ?)",
+        (iso(now), iso(now), inbound_id))
+    await audit(tx, now, "system", "escalation.opened", "escalation", esc_id, severity="RED",
+                reason="crisis_text", source="unmatched", inbound_id=inbound_id)
+    await _notify_level(tx, now, esc_id, 0)
+    return esc_id
+
+
+async def file_under_client(tx: Tx, now: datetime, inbound_ids: list[int],
+                            client_id: int) -> list[int]:
+    """The number that sent these messages is now the client's: their escalations become the
+    client's (with a finding on the client's record). One still waiting for a person is sent
+    to the client's own officer as well. Returns the escalation ids filed."""
+    if not inbound_ids:
+        return []
+    marks = ",".join("?" * len(inbound_ids))
+    rows = await tx.all(f"SELECT * FROM escalations WHERE client_id IS NULL AND inbound_id IN"
+                        f" ({marks}) ORDER BY id", tuple(inbound_ids))
+    officer = await tx.value("SELECT officer_id FROM clients WHERE id = ?", (client_id,))
+    filed = []
+    for esc in rows:
+        clash = None if esc["status"] == "resolved" else await tx.value(
+            "SELECT id FROM escalations WHERE client_id = ? AND reason = ? AND status <>"
+            " 'resolved'", (client_id, esc["reason"]))
+        if clash is not None:
+            # The client already has this open: this one closes into it, nothing is lost.
+            await tx.execute(
+                "UPDATE escalations SET client_id = ?, officer_id = ?, status = 'resolved',"
+                " resolved_at = ?, outcome = ?, updated_at = ? WHERE id = ?",
+                (client_id, officer, iso(now), f"Merged into escalation #{clash}", iso(now),
+                 esc["id"]))
+            await timers.cancel(tx, now, f"ack:{esc['id']}", "merged")
+            target = int(clash)
+        else:
+            await tx.execute("UPDATE escalations SET client_id = ?, officer_id = ?,"
+                             " updated_at = ? WHERE id = ?",
+                             (client_id, officer, iso(now), esc["id"]))
+            target = int(esc["id"])
+        finding = await tx.execute(
+            "INSERT INTO findings (client_id, severity, reason, detail, source, inbound_id, at,"
+            " escalation_id) VALUES (?, ?, ?, ?, 'unmatched', ?, ?, ?)",
+            (client_id, esc["severity"], esc["reason"],
+             "crisis words before the number was linked", esc["inbound_id"], iso(now), target))
+        await audit(tx, now, "system", "escalation.filed_under_client", "escalation", esc["id"],
+                    client_id=client_id, into=target, finding_id=finding)
+        if target == esc["id"] and esc["status"] in ("open", "notified"):
+            await _notify_level(tx, now, target, 0)  # the client's own officer now
+        filed.append(int(esc["id"]))
+    return filed
 
 
 @timers.handles("unmatched_crisis")
 async def _unmatched_deadline(tx: Tx, timer: timers.Timer, now: datetime) -> str:
+    """Timers armed before migration 013 made such a crisis an escalation row: still honoured,
+    so an upgrade mid-crisis keeps re-alerting (nothing writes this kind any more)."""
     inbound_id = int(timer.payload["inbound"])
     row = await tx.one("SELECT client_id, read_at, received_at FROM inbound WHERE id = ?",
                        (inbound_id,))

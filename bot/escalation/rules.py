@@ -134,7 +134,7 @@ def ack_deadline(severity: str, now: datetime, deadlines: Mapping[str, timedelta
 class People:
     """Who can be asked, now. Unavailable staff are already left out of duty and supervisors."""
 
-    assigned: int
+    assigned: int | None  # None: nobody's client yet (crisis words from an unknown number)
     assigned_available: bool
     duty_officer: int | None
     duty_supervisor: int | None
@@ -143,6 +143,11 @@ class People:
 
 def chain(severity: str, people: People) -> list[list[int]]:
     """Who to tell at each level; the last level (every supervisor) repeats until acknowledged."""
+    if people.assigned is None:
+        # Nobody's client: the duty officer and every supervisor at once, and all of them again
+        # at every deadline until someone acknowledges.
+        everyone = [p for p in (people.duty_officer, people.duty_supervisor) if p is not None]
+        return [_unique([*everyone, *people.supervisors])]
     first: list[int] = []
     if people.assigned_available:
         first.append(people.assigned)

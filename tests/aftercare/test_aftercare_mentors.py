@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.aftercare import mentor_chat, mentors
 from tests.aftercare.support import (
     ALEX,
@@ -98,6 +100,15 @@ async def test_two_missed_meetings_in_a_row_make_a_note_for_the_members_officer(
     # A week later (the service was down in between): Sam came, Jo missed again.
     h.clock.set(datetime(2026, 12, 2, 12, 1, tzinfo=UTC))
     await h.advance(timedelta(0))
+    # The weekly concern question, the monthly wellbeing check and this register all fell due
+    # in the downtime: one open question at a time, in the order they fell due (issue 11).
+    with pytest.raises(AssertionError):
+        buttons_to(h, GIL_CHAT, "ag:w:")  # waits its turn
+    message, rows = buttons_to(h, GIL_CHAT, "ag:c:")
+    await press(h, GIL_CHAT, rows[-1][0]["callback_data"], message)  # No one
+    assert "25 November" in buttons_to(h, GIL_CHAT, "ag:a:")[0].params["text"]  # still waits
+    message, rows = buttons_to(h, GIL_CHAT, "ag:w:")
+    await press(h, GIL_CHAT, rows[0][0]["callback_data"], message)  # Fine
     message, rows = buttons_to(h, GIL_CHAT, "ag:a:")
     assert "Wednesday 2 December" in message.params["text"]
     await press(h, GIL_CHAT, rows[0][0]["callback_data"], message)
@@ -139,6 +150,15 @@ async def test_a_mentor_concern_is_amber_to_the_members_officer_and_only_passed_
         r.params["text"] for r in h.telegram.sent("editMessageText"))
     for word in ("Lee", "AMBER", "alert", "C-2", "officer"):
         assert word not in gil_seen, word
+    # Then the mentor's own words, asked at once: they become the concern's detail for Lee.
+    assert tg_texts(h, GIL_CHAT)[-1] == \
+        "In a few words, what worries you about Jo? Or reply 0 to skip."
+    await h.tg_text(GIL_CHAT, "He seemed low and talked about using again")
+    await h.settle()
+    assert tg_texts(h, GIL_CHAT)[-1] == "Thank you. Your words have been passed on too."
+    assert await h.db.value("SELECT detail FROM findings WHERE reason = 'mentor_concern'") == \
+        f"mentor:{w.gil}: He seemed low and talked about using again"
+    assert not await h.db.value("SELECT COUNT(*) FROM inbound WHERE inbox IS NOT NULL")
     # Lee acknowledges: Jo is not told anything (she must not learn a mentor raised it).
     before = len(tg_texts(h, JO_CHAT))
     ack = [r for r in h.telegram.sent("sendMessage") if int(r.params["chat_id"]) == LEE_CHAT][-1]
@@ -149,8 +169,9 @@ async def test_a_mentor_concern_is_amber_to_the_members_officer_and_only_passed_
     assert len(tg_texts(h, JO_CHAT)) == before
 
 
-async def test_weekly_concern_prompt_by_sms_wins_over_an_older_check_in_question(
-        harness: Harness) -> None:
+async def test_weekly_concern_prompt_waits_for_an_open_check_in(harness: Harness) -> None:
+    """At most one open question (issue 11): the mentors' 12:00 prompt waits while Mia's 09:00
+    check-in is open, and goes when it ends (here: expired unanswered at 15:00)."""
     h = harness
     w = await world(h)
     # Mia is in aftercare herself: her daily check-in is at 09:00, the mentors' prompt at 12:00.
@@ -158,6 +179,8 @@ async def test_weekly_concern_prompt_by_sms_wins_over_an_older_check_in_question
                                         (w.mia_client,)))
     await run_until(h, datetime(2026, 11, 26, 12, 1, tzinfo=UTC))
     assert sms_texts(h, MIA, "how happy did you feel")  # the check-in is waiting for an answer
+    assert not sms_texts(h, MIA, "Anyone you are worried about?")
+    await run_until(h, datetime(2026, 11, 26, 15, 1, tzinfo=UTC))
     assert sms_texts(h, MIA, "Anyone you are worried about? Reply with their number, or 0.\n"
                              "1 Alex")
     await h.sms(MIA, "1")
@@ -166,13 +189,12 @@ async def test_weekly_concern_prompt_by_sms_wins_over_an_older_check_in_question
                          " WHERE reason = 'mentor_concern'")
     assert (esc["client_id"], esc["officer_id"]) == (w.alex, w.dana)
     assert sms_texts(h, MIA, "Thank you. It has been passed on.")
-    assert not await h.db.value("SELECT COUNT(*) FROM answers WHERE client_id = ?",
-                                (w.mia_client,))
-    # The next number answers the check-in again.
-    await h.sms(MIA, "7")
+    assert sms_texts(h, MIA, "In a few words, what worries you about Alex? Or reply 0 to skip.")
+    await h.sms(MIA, "0")
     await h.settle()
-    assert await h.db.value("SELECT COUNT(*) FROM answers WHERE client_id = ?"
-                            " AND status = 'answered'", (w.mia_client,)) == 1
+    assert sms_texts(h, MIA)[-1] == "OK, thank you."
+    assert await h.db.value("SELECT detail FROM findings WHERE reason = 'mentor_concern'") == \
+        f"mentor:{w.mia}: raised in the bot (reply)"
     # Answered: "0" later is not a concern any more.
     assert await h.db.value("SELECT COUNT(*) FROM findings WHERE reason = 'mentor_concern'") == 1
 
@@ -233,24 +255,34 @@ async def test_wellbeing_check_and_support_go_to_the_mentors_own_officer(
     assert tg_texts(h, DANA_CHAT, "C-10 Gil - a mentor asked for support")
 
 
-async def test_a_check_in_question_sent_after_the_prompt_keeps_the_reply(
+async def test_concern_asked_for_mid_check_in_then_the_check_in_resumes(
         harness: Harness) -> None:
-    """Mia's check-in reprompt (12:00) goes out just after the mentors' prompt (also 12:00): the
-    latest question she received is the check-in, so "1" answers it, not the concern."""
+    """The weekly prompt waits behind Mia's open check-in, so "1" answers the check-in. CONCERN
+    (her own request) brings the list at once; her words about Alex become the concern's detail,
+    and the check-in then asks its question again and takes the next reply."""
     h = harness
     w = await world(h)
     await run_until(h, datetime(2026, 11, 26, 12, 1, tzinfo=UTC))
-    texts = sms_texts(h, MIA)
-    concern = texts.index(next(t for t in texts if t.startswith("Anyone you are worried")))
-    assert "how happy did you feel" in texts[concern + 1]  # the reprompt came after it
+    assert sms_texts(h, MIA, "how happy did you feel")
+    assert not sms_texts(h, MIA, "Anyone you are worried about?")
     await h.sms(MIA, "1")
     await h.settle()
     assert not await h.db.value("SELECT COUNT(*) FROM findings WHERE reason = 'mentor_concern'")
     assert await h.db.value("SELECT COUNT(*) FROM answers WHERE client_id = ?"
                             " AND status = 'answered'", (w.mia_client,)) == 1
-    # CONCERN at any time brings the question back as the latest one.
+    question = sms_texts(h, MIA)[-1]
     await h.sms(MIA, "CONCERN")
     await h.sms(MIA, "1")
+    await h.sms(MIA, "Says he has nowhere to stay from Friday")
     await h.settle()
     assert await h.db.value("SELECT client_id FROM findings WHERE reason = 'mentor_concern'") \
         == w.alex
+    assert await h.db.value("SELECT detail FROM findings WHERE reason = 'mentor_concern'") == \
+        f"mentor:{w.mia}: Says he has nowhere to stay from Friday"
+    texts = sms_texts(h, MIA)
+    assert texts[-2:] == ["Thank you. Your words have been passed on too.", question]
+    assert not sms_texts(h, MIA, "Sorry")
+    await h.sms(MIA, "2")
+    await h.settle()
+    assert await h.db.value("SELECT COUNT(*) FROM answers WHERE client_id = ?"
+                            " AND status = 'answered'", (w.mia_client,)) == 2

@@ -280,25 +280,127 @@ async def test_the_officer_opens_a_voice_note_in_the_panel(harness: Harness) -> 
 NEW_PHONE = "+447700900456"
 
 
-async def test_unknown_number_crisis_repeats_until_linked_then_is_the_clients_red(
+LEE_CHAT = 5802
+
+
+async def _on_duty(h: Harness, staff_id: int) -> None:
+    from bot.core.rota import add_duty
+
+    now = h.clock.now()
+    await h.write(lambda tx: add_duty(tx, now, staff_id, "duty_officer", now - timedelta(hours=1),
+                                      now + timedelta(hours=12), "test"))
+
+
+async def _stranger_escalation(h: Harness) -> dict[str, object]:
+    row = await h.db.one("SELECT * FROM escalations WHERE client_id IS NULL")
+    assert row is not None
+    return dict(row)
+
+
+async def test_unknown_number_crisis_is_a_red_escalation_with_the_full_chain(
+        harness: Harness) -> None:
+    await harness.add_client()  # Dana's client: Dana is not told about a stranger
+    await harness.add_officer("Priya Shah", PRIYA, role="supervisor")
+    lee = await harness.add_officer("Lee Parker", None, chat=LEE_CHAT)
+    await _on_duty(harness, lee)
+    await harness.sms(NEW_PHONE, "I want to kill myself")
+    await harness.settle()
+    assert any("999" in b for b in bodies_to(harness, NEW_PHONE))  # crisis contacts at once
+    esc = await _stranger_escalation(harness)
+    inbound = await harness.db.value("SELECT id FROM inbound WHERE address = ?", (NEW_PHONE,))
+    assert (esc["severity"], esc["reason"], esc["status"], esc["inbound_id"]) == (
+        "RED", "crisis_text", "notified", inbound)
+    eid = esc["id"]
+    # The duty officer (Telegram, with buttons) and every supervisor (SMS, ACK n), at once.
+    sms_alert = [b for b in bodies_to(harness, PRIYA) if f"RED alert #{eid}" in b]
+    assert len(sms_alert) == 1 and "unknown number +44…0456" in sms_alert[0]
+    assert f"ACK {eid}" in sms_alert[0]
+    tg_alert = [m for m in harness.telegram.messages(chat_id=LEE_CHAT)
+                if f"RED alert #{eid}" in m["text"]]
+    assert len(tg_alert) == 1
+    assert not any(f"#{eid}" in b for b in bodies_to(harness, DANA))
+    # The RED deadline passes: the chain is told again, saying how long it waited.
+    await harness.advance(timedelta(minutes=16))
+    assert any("Not acknowledged after 16 min" in b for b in bodies_to(harness, PRIYA))
+    # Acknowledged with the Telegram button like any other alert.
+    r = await harness.tg_callback(LEE_CHAT, f"ack:{eid}", tg_alert[0]["message_id"])
+    assert r.status_code == 200
+    await harness.settle()
+    row = await harness.db.one("SELECT status, acknowledged_by, ack_method FROM escalations"
+                               " WHERE id = ?", (eid,))
+    assert tuple(row) == ("acknowledged", lee, "telegram_button")
+    assert any(f"#{eid}" in b and "was taken by Lee Parker" in b
+               for b in bodies_to(harness, PRIYA))
+    # No more repeats once a person has it.
+    before = len(bodies_to(harness, PRIYA))
+    await harness.advance(timedelta(minutes=45))
+    assert not [b for b in bodies_to(harness, PRIYA)[before:] if f"#{eid}" in b]
+
+
+async def test_linking_the_number_files_the_strangers_escalation_under_the_client(
         harness: Harness) -> None:
     from admin_web.actions import link_number
 
     cid = await harness.add_client()
+    dana = int(await harness.db.value("SELECT officer_id FROM clients WHERE id = ?", (cid,)))
     await harness.add_officer("Priya Shah", PRIYA, role="supervisor")
     await harness.sms(NEW_PHONE, "I want to kill myself")
+    await harness.sms(NEW_PHONE, "please")  # more words: the same escalation, not a second
+    await harness.sms(NEW_PHONE, "I can't go on")
     await harness.settle()
-    assert any("crisis words from an unknown number" in b for b in bodies_to(harness, PRIYA))
-    # Nobody linked it: at the RED deadline the chain is told again, saying how long it waited.
-    await harness.advance(timedelta(minutes=16))
-    again = [b for b in bodies_to(harness, PRIYA) if "still open after 16 min" in b]
-    assert len(again) == 1
-    # Linking the number files the crisis as the client's RED escalation; the repeats stop.
+    eid = (await _stranger_escalation(harness))["id"]
+    assert await harness.db.value("SELECT COUNT(*) FROM escalations") == 1
     await harness.write(lambda tx: link_number(tx, harness.clock.now(), cid, "sms", NEW_PHONE,
                                                "test"))
-    esc = await harness.db.one("SELECT severity, reason, status FROM escalations"
-                               " WHERE client_id = ?", (cid,))
-    assert (esc["severity"], esc["reason"]) == ("RED", "crisis_text")
-    await harness.advance(timedelta(minutes=16))
-    assert len([b for b in bodies_to(harness, PRIYA) if "still open after" in b]) == 1
-    assert any("RED alert #" in b and "Sam" in b for b in bodies_to(harness, PRIYA))
+    await harness.settle()
+    # The same row, now the client's, and the client's own officer is alerted.
+    rows = await harness.db.all("SELECT id, client_id, officer_id, severity, status"
+                                " FROM escalations")
+    assert [tuple(r) for r in rows] == [(eid, cid, dana, "RED", "notified")]
+    assert any(f"RED alert #{eid}: C-1 Sam" in b for b in bodies_to(harness, DANA))
+    assert await harness.db.value("SELECT COUNT(*) FROM findings WHERE client_id = ? AND"
+                                  " escalation_id = ?", (cid, eid)) == 1
+    # ACK n by SMS, as for any alert.
+    await harness.sms(PRIYA, f"ACK {eid}")
+    await harness.settle()
+    row = await harness.db.one("SELECT status, ack_method FROM escalations WHERE id = ?", (eid,))
+    assert tuple(row) == ("acknowledged", "sms")
+
+
+async def test_a_strangers_crisis_in_the_queue_and_on_unmatched_for_duty_and_supervisors(
+        harness: Harness) -> None:
+    from tests.admin_web.support import Panel, seed
+
+    demo = await seed(harness)
+    await _on_duty(harness, demo.staff["lee"])
+    await harness.sms(NEW_PHONE, "I want to kill myself")
+    await harness.settle()
+    eid = (await _stranger_escalation(harness))["id"]
+    priya, lee, dana = Panel(harness), Panel(harness), Panel(harness)
+    try:
+        for panel, name in ((priya, "priya"), (lee, "lee"), (dana, "dana")):
+            assert (await panel.login(name)).status_code in (200, 303)
+        for panel in (priya, lee):
+            queue = (await panel.get("/admin/escalations")).text
+            assert f"Acknowledge #{eid}" in queue and "Unknown number SMS +447700900456" in queue
+            assert "I want to kill myself" in queue
+        # An officer neither on duty nor alerted: not in their queue, and 404 to act on it.
+        assert f"#{eid}" not in (await dana.get("/admin/escalations")).text
+        assert (await dana.post(f"/admin/escalations/{eid}/ack")).status_code == 404
+        unmatched = (await priya.get("/admin/unmatched")).text
+        assert f"RED escalation #{eid}</a> (notified)" in unmatched
+        # The duty officer acknowledges in the panel.
+        assert (await lee.post(f"/admin/escalations/{eid}/ack")).status_code == 303
+        assert await harness.db.value("SELECT acknowledged_by FROM escalations WHERE id = ?",
+                                      (eid,)) == demo.staff["lee"]
+        # "Dealt with (not a client)" on Unmatched resolves it.
+        inbound = await harness.db.value("SELECT id FROM inbound WHERE address = ?", (NEW_PHONE,))
+        assert (await priya.post(f"/admin/unmatched/{inbound}/handled")).status_code == 303
+        row = await harness.db.one("SELECT status, outcome, resolved_by FROM escalations"
+                                   " WHERE id = ?", (eid,))
+        assert tuple(row) == ("resolved", "Dealt with (not a client)", demo.staff["priya"])
+        assert f"RED escalation #{eid}</a> (resolved)" in (
+            await priya.get("/admin/unmatched")).text
+    finally:
+        for panel in (priya, lee, dana):
+            await panel.close()

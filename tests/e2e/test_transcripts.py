@@ -1,13 +1,15 @@
 """Conversation transcripts (tests/transcripts/*.txt) run through the real inbound path.
 
 Each line of a transcript is one of:
-  setup: key=value ...        client options: stage, consented, discreet, heightened, phone
+  setup: key=value ...        client options: stage, consented, discreet, heightened, phone;
+                              mentor=yes: promoted to peer mentor of a group meeting today
+                              at 10:30 (members Jo and Ali)
   start: FLOW [key=value ...] an officer or the scheduler starts a flow now
   client: TEXT                the client texts us (a signed Twilio webhook)
   service: TEXT               the next text we sent them contains TEXT (case-insensitive)
   wait: 2h                    the clock moves (timers run, messages go)
   nothing                     we sent them nothing more
-  finding: SEVERITY REASON    a risk finding was stored
+  finding: SEVERITY REASON [TEXT]  a risk finding was stored (TEXT: in its detail)
   no finding                  no finding was stored
   answer: KEY = JSON          the last stored answer to KEY has this value (null: not answered)
   score: SCALE TOTAL          the last stored score of SCALE has this total
@@ -64,7 +66,26 @@ class Run:
         await self.h.write(lambda tx: tx.execute(
             "UPDATE clients SET discreet = ?, heightened_until = ? WHERE id = ?",
             (int(discreet), until, self.client_id)))
+        if opts.get("mentor") == "yes":
+            await self.mentor()
         await self.h.settle()
+
+    async def mentor(self) -> None:
+        """The client becomes a peer mentor of a group that meets today at 10:30."""
+        from bot.aftercare import enrolment, mentors
+
+        h = self.h
+        officer = int(await h.db.value("SELECT officer_id FROM clients WHERE id = ?",
+                                       (self.client_id,)))
+        staff = await h.write(lambda tx: mentors.promote(tx, h.clock.now(), self.client_id,
+                                                         agreed=True))
+        group = await h.write(lambda tx: enrolment.add_group(
+            tx, h.clock.now(), name="Wednesday group", mentor_ids=[staff],
+            meets="weekly:wed 10:30", place="Hope Centre"))
+        for ref, name, phone in (("C-2", "Jo", "+447700900124"), ("C-3", "Ali", "+447700900125")):
+            member = await h.add_client(ref, name, officer=officer, phone=phone,
+                                        stage="aftercare")
+            await h.write(lambda tx, m=member: enrolment.enrol(tx, h.clock.now(), group, m))
 
     async def line(self, number: int, line: str) -> None:
         where = f"{self.name}:{number}: {line}"
@@ -104,9 +125,10 @@ class Run:
         elif head == "wait":
             await h.advance(duration(rest))
         elif head == "finding":
-            severity, reason = rest.split()
-            rows = await h.service.db.all("SELECT severity, reason FROM findings")
-            assert (severity, reason) in [tuple(r) for r in rows], f"{where}: {rows}"
+            severity, reason, *words = rest.split(maxsplit=2)
+            rows = await h.service.db.all("SELECT severity, reason, detail FROM findings")
+            assert any((r[0], r[1]) == (severity, reason) and (not words or words[0] in r[2])
+                       for r in rows), f"{where}: {[tuple(r) for r in rows]}"
         elif head == "answer":
             key, _, value = rest.partition("=")
             row = await h.service.db.one(
