@@ -70,7 +70,10 @@ def parts(kind: str, schedule: Schedule) -> tuple[Part, ...]:
             " AND i.client_id IS NULL AND i.staff_id IS NULL AND i.purged_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM timers t WHERE t.key = 'unmatched_crisis:' || i.id"
             "                 AND t.status = 'pending')"
-            f" AND i.id NOT IN {OPEN_FINDING_INBOUND}",
+            f" AND i.id NOT IN {OPEN_FINDING_INBOUND}"
+            # a stranger's crisis is an escalation of its own until someone resolves it
+            " AND i.id NOT IN (SELECT e.inbound_id FROM escalations e"
+            "                  WHERE e.inbound_id IS NOT NULL AND e.status <> 'resolved')",
             ("UPDATE inbound SET body = '', payload = NULL, address = 'removed',"
              " status = 'ignored', error = 'removed under the retention schedule',"
              " purged_at = :now WHERE id IN ({ids})",)),)

@@ -43,7 +43,8 @@ def test_rebuild_keeps_rows_ids_links_and_indexes(tmp_path: Path) -> None:
     conn.execute("INSERT INTO escalation_notices (escalation_id, staff_id, level, at)"
                  " VALUES (7, 3, 0, ?)", (AT,))
 
-    assert migrate(conn) == [13]
+    applied = migrate(conn)
+    assert applied[0] == 13 and all(v > 13 for v in applied[1:])  # and any later ones
 
     row = conn.execute("SELECT id, client_id, officer_id, status, level, acknowledged_by,"
                        " inbound_id FROM escalations").fetchall()
