@@ -40,6 +40,7 @@ INVITED_STAGES = frozenset(STAGES[:STAGES.index("in_rehab")])
 OUTCOMES = ("attended", "missed")
 MAX_PLACE = 120
 MAX_WITH = 80
+MAX_ALIAS = 40  # a discreet reminder with the longest alias still fits one SMS
 
 
 # Validation ---------------------------------------------------------------------------------
@@ -166,6 +167,44 @@ async def _appointment(tx: Tx, appointment_id: int) -> sqlite3.Row:
     return row
 
 
+# Place aliases -------------------------------------------------------------------------------
+
+def _fold(place: str) -> str:
+    return " ".join(place.split()).lower()
+
+
+async def place_alias(tx: Tx, client_id: int, place: str | None) -> str | None:
+    """What a discreet text calls `place`: the client's own alias, else everyone's, else None
+    (a discreet text then names no place at all)."""
+    if not place or not place.strip():
+        return None
+    row = await tx.one(
+        "SELECT alias FROM place_aliases WHERE place = ? AND (client_id = ? OR client_id IS NULL)"
+        " ORDER BY client_id IS NULL LIMIT 1", (_fold(place), client_id))
+    return str(row[0]) if row else None
+
+
+async def set_place_alias(tx: Tx, now: datetime, place: str, alias: str, *,
+                          client_id: int | None = None, actor: str = "cli") -> int:
+    """Set (or replace) the alias of a place, for one client or everyone. Returns its id."""
+    folded = _fold(_text(place, "place", MAX_PLACE) or "")
+    words = _text(alias, "alias", MAX_ALIAS)
+    if not folded or not words:
+        raise InputError("place and alias: both are needed")
+    if client_id is not None:
+        await _client(tx, client_id)
+    await tx.execute(
+        "INSERT INTO place_aliases (place, client_id, alias, updated_at, updated_by)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (place, COALESCE(client_id, 0)) DO UPDATE SET"
+        " alias = excluded.alias, updated_at = excluded.updated_at,"
+        " updated_by = excluded.updated_by", (folded, client_id, words, iso(now), actor))
+    alias_id = int(await tx.value(
+        "SELECT id FROM place_aliases WHERE place = ? AND COALESCE(client_id, 0) = ?",
+        (folded, client_id or 0)))
+    await audit(tx, now, actor, "place.alias_set", "place_alias", alias_id, client_id=client_id)
+    return alias_id
+
+
 async def _tell_change(tx: Tx, now: datetime, client_id: int, key: str, kind: str,
                        at: datetime, place: str | None, event: str) -> None:
     """A change notice to the client, once per event and change (the dedupe key), in their
@@ -182,8 +221,10 @@ async def _tell_change(tx: Tx, now: datetime, client_id: int, key: str, kind: st
     if isinstance(found, str):
         return
     client, ident = found
-    params = reminder_params(client.first_name, at, tx.settings.timezone, client.language, place)
-    params["what"] = render(f"reminder.place.{kind}", locale=client.language)
+    params = reminder_params(client.first_name, at, tx.settings.timezone, client.language, place,
+                             kind, await place_alias(tx, client_id, place))
+    if not client.discreet:  # the discreet label is already in params
+        params["what"] = render(f"reminder.place.{kind}", locale=client.language)
     await say(tx, now, ident, key, params, client=client, purpose="reminder",
               cause=event, dedupe_key=f"change:{event}:{client_id}:{key}:{iso(at)}")
 

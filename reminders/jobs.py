@@ -155,7 +155,8 @@ async def reminder(tx: Tx, timer: timers.Timer, now: datetime) -> str:
     tz = tx.settings.timezone
     sent = await say(tx, now, ident, p["message"],
                      reminder_params(client.first_name, event_at, tz, client.language,
-                                     event["place"]),
+                                     event["place"], event["kind"],
+                                     await calendar.place_alias(tx, client.id, event["place"])),
                      client=client, cause=f"timer:{timer.key}", purpose="reminder",
                      dedupe_key=f"{timer.key}@{p['event_at']}")
     if sent is None:

@@ -22,7 +22,7 @@ async def test_discreet_client_hears_of_a_move_without_what_or_where(harness: Ha
                                                              local(2026, 12, 8, 11)))
     await h.settle()
     sent = texts_to(h, SAM, "change of plan")
-    assert sent == ["Hi Sam, change of plan: your appointment is now on Tuesday 8 December at"
+    assert sent == ["Hi Sam, change of plan: your important appointment is now on Tuesday 8 December at"
                     " 11:00."]
     assert all("ourt" not in t and "Broad" not in t for t in texts_to(h, SAM))
 

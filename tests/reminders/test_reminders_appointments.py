@@ -59,8 +59,28 @@ async def test_discreet_client_gets_no_place_or_kind(harness: Harness) -> None:
     cid = await h.add_client()  # discreet until they say the phone is theirs
     await add(h, cid, "probation", local(2026, 11, 27, 14), place="Probation Office, Broad St")
     await advance_to(h, local(2026, 11, 26, 14))
-    sent = texts_to(h, SAM, "appointment")
+    sent = texts_to(h, SAM, "catch-up")  # the kind's discreet label (issue 16)
     assert sent and all("robation" not in t and "Broad" not in t for t in sent)
+
+
+async def test_discreet_reminder_says_what_and_where_by_alias(harness: Harness) -> None:
+    h = harness
+    cid = await h.add_client()  # discreet
+    other = await h.add_client(ref="C-2", first_name="Jo", phone="+447700900124")
+    await h.write(lambda tx: calendar.set_place_alias(
+        tx, h.clock.now(), "Probation Office,  Broad St", "the office on the high road"))
+    await h.write(lambda tx: calendar.set_place_alias(
+        tx, h.clock.now(), "probation office, broad st", "the usual place on Broad St",
+        client_id=cid))
+    for who in (cid, other):
+        await add(h, who, "probation", local(2026, 11, 27, 14),
+                  place="Probation Office, Broad St")
+    await advance_to(h, local(2026, 11, 26, 14))
+    assert texts_to(h, SAM, "catch-up")[0] == (
+        "Hi Sam, reminder: your regular catch-up is on Friday 27 November at 14:00,"
+        " the usual place on Broad St.")
+    assert texts_to(h, "+447700900124", "catch-up")[0].endswith(
+        "at 14:00, the office on the high road.")
 
 
 async def finish_checkin(h: Harness, cid: int) -> None:
