@@ -58,11 +58,25 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from bot.app import create_app
 
     app = create_app(settings)
-    print(f"o2r on http://{host}:{port}  (mode {settings.mode};"
-          f" simulator {'on at /sim' if settings.simulator else 'off'})", flush=True)
+    print(startup_lines(settings, host, port), flush=True)
     access_log = os.environ.get("O2R_ACCESS_LOG", "on").lower() not in ("off", "0", "false")
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log,
                 **proxy_options(settings))
+
+
+def startup_lines(settings: Settings, host: str, port: int) -> str:
+    """What a newcomer needs from the terminal: where the panel and simulator are, and in demo
+    how to sign in (the demo password is public: demo mode only)."""
+    base = f"http://{host}:{port}"
+    lines = [f"o2r on {base}/  (mode {settings.mode})", f"  admin panel: {base}/admin/"]
+    if settings.simulator:
+        lines.append(f"  simulator:   {base}/sim")
+    if settings.mode == "demo":
+        from bot.demo import DEMO_PASSWORD, DEMO_STAFF
+
+        users = ", ".join(u for _, _, u, _ in DEMO_STAFF)
+        lines.append(f"  demo logins: {users}; password {DEMO_PASSWORD}")
+    return "\n".join(lines)
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from bot.aftercare import meetings, mentor_chat, milestones
 from bot.channels.base import Sender
 from bot.channels.dispatcher import Dispatcher
 from bot.channels.simulator import SimulatorSender
-from bot.core.clock import Clock, ShiftedClock, SystemClock
+from bot.core.clock import Clock, ShiftedClock, SystemClock, iso, parse_iso
 from bot.core.db import Database
 from bot.core.timers import tick
 from bot.delivery import Hooks
@@ -31,6 +31,8 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
+# A demo clock walk stops ticking at each timer after this many (then jumps the rest).
+MAX_WALK_STEPS = 5000
 # The composition root. EVERY module that registers timer handlers is named here, so a handler
 # never depends on some other module happening to import its owner (the RED re-escalation timer
 # once existed only because the admin panel imported bot.escalation).
@@ -137,6 +139,22 @@ class Service:
             raise RuntimeError("this clock cannot be moved")
         advance(delta)
         return await self.tick()
+
+    async def walk_clock(self, delta: timedelta) -> int:
+        """Demo: move time forward as a running service would live through it, ticking at each
+        due timer on the way, so each day's planning runs in turn and that day's check-ins are
+        sent rather than skipped as late (advance_clock alone is what downtime looks like)."""
+        target = self.clock.now() + delta
+        ran = 0
+        for _ in range(MAX_WALK_STEPS):
+            # The next timer strictly ahead: one already due ran (or retries) at this tick.
+            due = await self.db.value("SELECT MIN(due_at) FROM timers WHERE status = 'pending'"
+                                      " AND due_at > ?", (iso(self.clock.now()),))
+            step = min(parse_iso(due), target) if due else target
+            ran += await self.advance_clock(step - self.clock.now())
+            if step >= target:
+                return ran
+        return ran + await self.advance_clock(max(target - self.clock.now(), timedelta(0)))
 
     def health(self) -> dict[str, str]:
         checks = {

@@ -89,7 +89,7 @@ async def sim_advance(request: Request) -> Response:
     if not 0 < minutes <= MAX_ADVANCE_MINUTES:
         return Response(f"minutes: 1 to {MAX_ADVANCE_MINUTES}", status_code=400)
     svc = _svc(request)
-    ran = await svc.advance_clock(timedelta(minutes=minutes))
+    ran = await svc.walk_clock(timedelta(minutes=minutes))
     address = str(form.get("address", ""))
     target = f"/sim?address={address}&" if _valid_address(address) else "/sim?"
     return RedirectResponse(f"{target}flash=Clock+moved;+{ran}+timers+ran", status_code=303)
