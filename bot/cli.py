@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,27 @@ def command(name: str) -> Callable[[Command], Command]:
     return register
 
 
+# The demo's simulated clock offset (bot.service stores it in demo_clock), read once per run,
+# so the CLI stamps what it does in the same time as the running demo.
+_demo_offset: list[timedelta] = [timedelta(0)]
+
+
 def now() -> datetime:
-    return SystemClock().now()
+    return SystemClock().now() + _demo_offset[0]
+
+
+def _read_demo_offset(settings: Settings) -> timedelta:
+    import sqlite3
+
+    path = Path(settings.db_path)
+    if settings.mode != "demo" or not path.exists():
+        return timedelta(0)
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT offset_seconds FROM demo_clock WHERE id = 1").fetchone()
+    except sqlite3.Error:  # not migrated yet: no demo clock
+        return timedelta(0)
+    return timedelta(seconds=float(row[0])) if row else timedelta(0)
 
 
 async def in_db(settings: Settings, fn: Callable[[Tx], Awaitable[Any]]) -> Any:
@@ -523,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.logs import install
 
         install(settings)
+        _demo_offset[0] = _read_demo_offset(settings)
         asyncio.run(COMMANDS[name](args, settings))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

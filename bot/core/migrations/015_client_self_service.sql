@@ -13,3 +13,10 @@ CREATE TABLE place_aliases (
   updated_by TEXT NOT NULL
 );
 CREATE UNIQUE INDEX place_alias_key ON place_aliases(place, COALESCE(client_id, 0));
+-- The demo's simulated clock, so it survives a restart and the CLI uses it too: the offset
+-- from real time, one row. Production never writes it.
+CREATE TABLE demo_clock (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  offset_seconds REAL NOT NULL,
+  updated_at TEXT NOT NULL
+);
