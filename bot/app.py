@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -12,7 +13,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from twilio.request_validator import RequestValidator
 
@@ -319,6 +326,36 @@ async def metrics(request: Request) -> Response:
                         headers={"cache-control": "no-store"})
 
 
+_LANDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>o2r demo</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto">
+<h1>o2r demo</h1>
+<p>Invented people only. The demo clock starts just before the morning check-ins.</p>
+<ul>
+{sim}<li><a href="/admin/">Admin panel</a>: sign in as {logins}, password
+<code>{password}</code> (demo mode only)</li>
+</ul>
+<p>Try: as Sam in the simulator, send <q>I can't go on</q>, then open Dana's phone and
+acknowledge the alert.</p>
+</body></html>"""
+
+
+async def landing(request: Request) -> Response:
+    """`/`: in demo, where to go and how to sign in; in production, the panel."""
+    settings = request.app.state.service.settings
+    if settings.mode != "demo":
+        return RedirectResponse("/admin/", status_code=302)
+    from bot.demo import DEMO_PASSWORD, DEMO_STAFF
+
+    logins = ", ".join(f"<code>{html.escape(u)}</code> ({html.escape(role)})"
+                       for _, role, u, _ in DEMO_STAFF)
+    sim = ('<li><a href="/sim">Simulator</a>: be a client or an officer and text the service'
+           "</li>\n") if settings.simulator else ""
+    return HTMLResponse(_LANDING.format(sim=sim, logins=logins,
+                                        password=html.escape(DEMO_PASSWORD)))
+
+
 def create_app(settings: Settings, clock: Clock | None = None,
                tick_seconds: float | None = None) -> Starlette:
     install_log_redaction(settings)  # before anything can log a token, a number or a text
@@ -337,8 +374,8 @@ def create_app(settings: Settings, clock: Clock | None = None,
         Route("/webhooks/twilio/status", twilio_status, methods=["POST"]),
         Route("/webhooks/telegram", telegram_webhook, methods=["POST"]),
     ]
-    routes: list[Route | Mount] = [Route("/healthz", healthz), Route("/metrics", metrics),
-                                   *webhook_routes]
+    routes: list[Route | Mount] = [Route("/", landing), Route("/healthz", healthz),
+                                   Route("/metrics", metrics), *webhook_routes]
     if settings.simulator:
         from bot.simulator_web import simulator_routes
 

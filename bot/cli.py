@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,27 @@ def command(name: str) -> Callable[[Command], Command]:
     return register
 
 
+# The demo's simulated clock offset (bot.service stores it in demo_clock), read once per run,
+# so the CLI stamps what it does in the same time as the running demo.
+_demo_offset: list[timedelta] = [timedelta(0)]
+
+
 def now() -> datetime:
-    return SystemClock().now()
+    return SystemClock().now() + _demo_offset[0]
+
+
+def _read_demo_offset(settings: Settings) -> timedelta:
+    import sqlite3
+
+    path = Path(settings.db_path)
+    if settings.mode != "demo" or not path.exists():
+        return timedelta(0)
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT offset_seconds FROM demo_clock WHERE id = 1").fetchone()
+    except sqlite3.Error:  # not migrated yet: no demo clock
+        return timedelta(0)
+    return timedelta(seconds=float(row[0])) if row else timedelta(0)
 
 
 async def in_db(settings: Settings, fn: Callable[[Tx], Awaitable[Any]]) -> Any:
@@ -58,11 +78,25 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from bot.app import create_app
 
     app = create_app(settings)
-    print(f"o2r on http://{host}:{port}  (mode {settings.mode};"
-          f" simulator {'on at /sim' if settings.simulator else 'off'})", flush=True)
+    print(startup_lines(settings, host, port), flush=True)
     access_log = os.environ.get("O2R_ACCESS_LOG", "on").lower() not in ("off", "0", "false")
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log,
                 **proxy_options(settings))
+
+
+def startup_lines(settings: Settings, host: str, port: int) -> str:
+    """What a newcomer needs from the terminal: where the panel and simulator are, and in demo
+    how to sign in (the demo password is public: demo mode only)."""
+    base = f"http://{host}:{port}"
+    lines = [f"o2r on {base}/  (mode {settings.mode})", f"  admin panel: {base}/admin/"]
+    if settings.simulator:
+        lines.append(f"  simulator:   {base}/sim")
+    if settings.mode == "demo":
+        from bot.demo import DEMO_PASSWORD, DEMO_STAFF
+
+        users = ", ".join(u for _, _, u, _ in DEMO_STAFF)
+        lines.append(f"  demo logins: {users}; password {DEMO_PASSWORD}")
+    return "\n".join(lines)
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
@@ -512,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.logs import install
 
         install(settings)
+        _demo_offset[0] = _read_demo_offset(settings)
         asyncio.run(COMMANDS[name](args, settings))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

@@ -261,6 +261,10 @@ async def start_flow(tx: Tx, now: datetime, client_id: int, flow_id: str, *,
         raise LookupError(f"no client {client_id}")
     if flow.requires_consent and not client.consented:
         return "skipped: no consent"
+    if flow_id == CONFIRM_FLOW:
+        why = await _confirmation_not_needed(tx, now, client_id, params or {})
+        if why:
+            return why
     if inbound_id is None:
         # Not a reply to the client: a questionnaire never starts in their quiet hours, or its
         # timeouts would run out overnight. It starts when quiet hours end.
@@ -292,6 +296,32 @@ async def start_flow(tx: Tx, now: datetime, client_id: int, flow_id: str, *,
         sid, session, running = active
         await apply(tx, now, client, sid, engine.end(running, session, now, "interrupted"))
     return await _begin(tx, now, client, flow, officer_started, params, cause, inbound_id)
+
+
+# An appointment's confirmation question is asked at most this often (issue 16: the same
+# question three times before the event was nagging, not a plan prompt).
+MAX_CONFIRMATIONS = 2
+
+
+async def _confirmation_not_needed(tx: Tx, now: datetime, client_id: int,
+                                   params: Mapping[str, Any]) -> str | None:
+    """Why a confirmation question must not be asked now: its event has passed (a question
+    that waited behind a check-in), or it was asked MAX_CONFIRMATIONS times already about this
+    event (the same appointment or session at the same time)."""
+    event_at = params.get("event_at")
+    if not event_at:
+        return None
+    if parse_iso(str(event_at)) <= now:
+        return "skipped: the event has passed"
+    ref = ("appointment", params["appointment"]) if "appointment" in params else \
+        ("session", params.get("session"))
+    asked = await tx.value(
+        "SELECT COUNT(*) FROM flow_sessions WHERE client_id = ? AND flow_id = ?"
+        " AND status NOT IN ('waiting', 'skipped')"
+        " AND json_extract(state, '$.params.event_at') = ?"
+        " AND json_extract(state, '$.params.' || ?) = ?",
+        (client_id, CONFIRM_FLOW, event_at, ref[0], ref[1]))
+    return "skipped: asked enough times" if asked >= MAX_CONFIRMATIONS else None
 
 
 async def _begin(tx: Tx, now: datetime, client: ClientInfo, flow: Flow, officer_started: bool,

@@ -7,19 +7,26 @@ findings, opt-outs) commits with the message or not at all.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
 
 from bot import conversation
 from bot.aftercare import group_chat, mentor_chat
 from bot.core.audit import audit
-from bot.core.clock import iso
+from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
 from bot.core.identities import Identity, clear_opt_out, redeem_link_code, set_opt_out
 from bot.core.messaging import ClientInfo, load_client, say
 from bot.core.outbox import PRIORITY_SAFETY
+from bot.core.texts import format_when
 from bot.escalation import alerts as escalation
+from bot.escalation import inbox
 from bot.inbound import StoredInbound
 from flows.intents import Intent, detect
+from flows.keywords import EARLIEST, LATEST, MAX_PAUSE_DAYS, Keyword, KeywordKind, parse_keyword
 
 START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9]{4,16})\s*$")
 
@@ -78,11 +85,75 @@ async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
                   safety=True, cause=f"inbound:{stored.id}", reply=True, purpose="keyword")
     elif intent is Intent.CALLBACK:
         await conversation.callback_request(tx, stored, ident, client, now)
+    elif (keyword := parse_keyword(stored.message.body)) is not None:
+        await _self_service(tx, stored, ident, client, now, keyword)
     # MENTOR, a mentor's words, or the answer to an aftercare question (the latest question
     # asked wins) are taken here; anything else goes to the flow.
     elif not await mentor_chat.client_text(tx, stored, ident, client, now, active):
         await conversation.client_reply(tx, stored, ident, client, now, active)
     return "processed"
+
+
+async def _self_service(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
+                        now: datetime, keyword: Keyword) -> None:
+    """TIME, PAUSE, PLAIN / DISCREET, RESCHEDULE (flows/keywords.py): the client's own changes,
+    each confirmed in the wording they will get from now on and audited."""
+    from reminders.planner import replan_client
+
+    kind, cause = keyword.kind, f"inbound:{stored.id}"
+    params: dict[str, object] = {}
+    if kind is KeywordKind.TIME:
+        if keyword.time is None:
+            key = "keyword.time_bad"
+            params = {"earliest": f"{EARLIEST:%H:%M}", "latest": f"{LATEST:%H:%M}"}
+        else:
+            key, params["time"] = "keyword.time_set", f"{keyword.time:%H:%M}"
+            await tx.execute("UPDATE clients SET checkin_time = ? WHERE id = ?",
+                             (params["time"], client.id))
+            await replan_client(tx, now, client.id, "check-in time changed")
+    elif kind is KeywordKind.PAUSE:
+        if keyword.days is None:
+            key, params = "keyword.pause_bad", {"max": MAX_PAUSE_DAYS}
+        else:
+            today = now.astimezone(ZoneInfo(tx.settings.timezone)).date()
+            until = today + timedelta(days=keyword.days - 1)
+            await tx.execute("UPDATE clients SET paused_until = ? WHERE id = ?",
+                             (until.isoformat(), client.id))
+            await replan_client(tx, now, client.id, "paused by the client")
+            # The 28-day watch keeps its daily safety question (the planner sends it anyway).
+            key = "keyword.pause_watch" if client.heightened(now) else "keyword.pause"
+            params["day"] = format_date(until + timedelta(days=1), "EEEE d MMMM",
+                                        locale=client.language or "en_GB")
+    elif kind in (KeywordKind.PLAIN, KeywordKind.DISCREET):
+        discreet = kind is KeywordKind.DISCREET
+        await tx.execute("UPDATE clients SET discreet = ? WHERE id = ?",
+                         (int(discreet), client.id))
+        client = replace(client, discreet=discreet)
+        key = f"keyword.{kind.value}"
+    else:
+        key = await _reschedule(tx, stored, client, now, params)
+    await audit(tx, now, f"client:{client.id}", f"client.keyword.{kind.value}", "client",
+                client.id, **{k: str(v) for k, v in params.items()
+                              if k in ("time", "day")})
+    await say(tx, now, ident, key, params, client=client, cause=cause, reply=True,
+              purpose="keyword")
+
+
+async def _reschedule(tx: Tx, stored: StoredInbound, client: ClientInfo, now: datetime,
+                      params: dict[str, object]) -> str:
+    """The officer is told (a notice with a link to the move form); the client hears who."""
+    row = await tx.one("SELECT id, at FROM appointments WHERE client_id = ?"
+                       " AND status = 'scheduled' AND at > ? ORDER BY at LIMIT 1",
+                       (client.id, iso(now)))
+    appointment = None
+    if row is not None:
+        at = parse_iso(row["at"])
+        when = format_when(at, tx.settings.timezone, client.language)
+        day = at.astimezone(ZoneInfo(tx.settings.timezone)).date().isoformat()
+        appointment, params["when"] = (row["id"], day, when), when
+    filed = await inbox.file(tx, now, stored.id, client.id, "reschedule", appointment)
+    params["reader"] = filed.reader_first_name
+    return "keyword.reschedule" if row is not None else "keyword.reschedule_none"
 
 
 async def _link(tx: Tx, stored: StoredInbound, now: datetime, code: str) -> str:

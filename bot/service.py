@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import time as dt_time
 from datetime import timedelta
 from types import ModuleType
 
@@ -19,7 +20,7 @@ from bot.aftercare import meetings, mentor_chat, milestones
 from bot.channels.base import Sender
 from bot.channels.dispatcher import Dispatcher
 from bot.channels.simulator import SimulatorSender
-from bot.core.clock import Clock, ShiftedClock, SystemClock
+from bot.core.clock import Clock, ShiftedClock, SystemClock, iso, next_local, parse_iso
 from bot.core.db import Database
 from bot.core.timers import tick
 from bot.delivery import Hooks
@@ -32,6 +33,10 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
+# The demo's simulated clock opens at the next 09:55 local: the 10:00 check-ins come soon.
+DEMO_OPENS = dt_time(9, 55)
+# A demo clock walk stops ticking at each timer after this many (then jumps the rest).
+MAX_WALK_STEPS = 5000
 # The composition root. EVERY module that registers timer handlers is named here, so a handler
 # never depends on some other module happening to import its owner (the RED re-escalation timer
 # once existed only because the admin panel imported bot.escalation).
@@ -57,6 +62,8 @@ class Service:
         self.settings = settings
         # The demo can move time forward; production runs on the system clock.
         self.clock: Clock = clock or (ShiftedClock() if settings.mode == "demo" else SystemClock())
+        # The demo's own clock is kept in the database (restarts, the CLI); a given one is not.
+        self._demo_clock = clock is None and settings.mode == "demo"
         self.db = Database(settings.db_path, settings)
         self.bot: Bot | None = None
         self.dispatcher: Dispatcher | None = None
@@ -68,6 +75,8 @@ class Service:
 
     async def start(self) -> None:
         await self.db.open()
+        if self._demo_clock:
+            await self._restore_demo_clock()
         for module in START_MODULES:
             await module.on_start(self.db, self.clock.now())
         senders: dict[str, Sender] = {}
@@ -133,13 +142,52 @@ class Service:
             self.wake()
         return ran
 
+    async def _restore_demo_clock(self) -> None:
+        """Demo: the simulated clock where it was left, or on a first run the next DEMO_OPENS
+        local, so the first check-ins arrive within minutes of a newcomer starting."""
+        assert isinstance(self.clock, ShiftedClock)
+        stored = await self.db.value("SELECT offset_seconds FROM demo_clock WHERE id = 1")
+        if stored is None:
+            real = SystemClock().now()
+            opens = next_local(real, DEMO_OPENS, self.settings.timezone)
+            self.clock.offset = opens - real
+            await self._store_demo_clock()
+        else:
+            self.clock.offset = timedelta(seconds=float(stored))
+
+    async def _store_demo_clock(self) -> None:
+        assert isinstance(self.clock, ShiftedClock)
+        offset = self.clock.offset.total_seconds()
+        await self.db.write(lambda tx: tx.execute(
+            "INSERT INTO demo_clock (id, offset_seconds, updated_at) VALUES (1, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET offset_seconds = excluded.offset_seconds,"
+            " updated_at = excluded.updated_at", (offset, iso(SystemClock().now()))))
+
     async def advance_clock(self, delta: timedelta) -> int:
         """Demo and tests: move time forward and run whatever became due."""
         advance = getattr(self.clock, "advance", None)
         if advance is None:
             raise RuntimeError("this clock cannot be moved")
         advance(delta)
+        if self._demo_clock:
+            await self._store_demo_clock()
         return await self.tick()
+
+    async def walk_clock(self, delta: timedelta) -> int:
+        """Demo: move time forward as a running service would live through it, ticking at each
+        due timer on the way, so each day's planning runs in turn and that day's check-ins are
+        sent rather than skipped as late (advance_clock alone is what downtime looks like)."""
+        target = self.clock.now() + delta
+        ran = 0
+        for _ in range(MAX_WALK_STEPS):
+            # The next timer strictly ahead: one already due ran (or retries) at this tick.
+            due = await self.db.value("SELECT MIN(due_at) FROM timers WHERE status = 'pending'"
+                                      " AND due_at > ?", (iso(self.clock.now()),))
+            step = min(parse_iso(due), target) if due else target
+            ran += await self.advance_clock(step - self.clock.now())
+            if step >= target:
+                return ran
+        return ran + await self.advance_clock(max(target - self.clock.now(), timedelta(0)))
 
     def health(self) -> dict[str, str]:
         checks = {

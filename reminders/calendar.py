@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import timers
 from bot.core.audit import audit
-from bot.core.clock import iso
+from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
 from bot.core.people import STAGES, InputError
 from bot.core.quiet import client_quiet
@@ -40,6 +40,7 @@ INVITED_STAGES = frozenset(STAGES[:STAGES.index("in_rehab")])
 OUTCOMES = ("attended", "missed")
 MAX_PLACE = 120
 MAX_WITH = 80
+MAX_ALIAS = 40  # a discreet reminder with the longest alias still fits one SMS
 
 
 # Validation ---------------------------------------------------------------------------------
@@ -166,6 +167,68 @@ async def _appointment(tx: Tx, appointment_id: int) -> sqlite3.Row:
     return row
 
 
+# Place aliases -------------------------------------------------------------------------------
+
+def _fold(place: str) -> str:
+    return " ".join(place.split()).lower()
+
+
+async def place_alias(tx: Tx, client_id: int, place: str | None) -> str | None:
+    """What a discreet text calls `place`: the client's own alias, else everyone's, else None
+    (a discreet text then names no place at all)."""
+    if not place or not place.strip():
+        return None
+    row = await tx.one(
+        "SELECT alias FROM place_aliases WHERE place = ? AND (client_id = ? OR client_id IS NULL)"
+        " ORDER BY client_id IS NULL LIMIT 1", (_fold(place), client_id))
+    return str(row[0]) if row else None
+
+
+async def set_place_alias(tx: Tx, now: datetime, place: str, alias: str, *,
+                          client_id: int | None = None, actor: str = "cli") -> int:
+    """Set (or replace) the alias of a place, for one client or everyone. Returns its id."""
+    folded = _fold(_text(place, "place", MAX_PLACE) or "")
+    words = _text(alias, "alias", MAX_ALIAS)
+    if not folded or not words:
+        raise InputError("place and alias: both are needed")
+    if client_id is not None:
+        await _client(tx, client_id)
+    await tx.execute(
+        "INSERT INTO place_aliases (place, client_id, alias, updated_at, updated_by)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (place, COALESCE(client_id, 0)) DO UPDATE SET"
+        " alias = excluded.alias, updated_at = excluded.updated_at,"
+        " updated_by = excluded.updated_by", (folded, client_id, words, iso(now), actor))
+    alias_id = int(await tx.value(
+        "SELECT id FROM place_aliases WHERE place = ? AND COALESCE(client_id, 0) = ?",
+        (folded, client_id or 0)))
+    await audit(tx, now, actor, "place.alias_set", "place_alias", alias_id, client_id=client_id)
+    return alias_id
+
+
+async def _tell_change(tx: Tx, now: datetime, client_id: int, key: str, kind: str,
+                       at: datetime, place: str | None, event: str) -> None:
+    """A change notice to the client, once per event and change (the dedupe key), in their
+    wording (discreet: no kind, no place), through the contact policy (custody: the officer is
+    told instead). Only for an event still ahead: nobody needs news of a past one."""
+    from bot.core.messaging import say
+    from bot.core.texts import render
+    from reminders.due import reach
+    from reminders.texts import reminder_params
+
+    if at <= now:
+        return
+    found = await reach(tx, now, client_id, "reminder", f"change notice {key}")
+    if isinstance(found, str):
+        return
+    client, ident = found
+    params = reminder_params(client.first_name, at, tx.settings.timezone, client.language, place,
+                             kind, await place_alias(tx, client_id, place))
+    if not client.discreet:  # the discreet label is already in params
+        params["what"] = render(f"reminder.place.{kind}", locale=client.language)
+    await say(tx, now, ident, key, params, client=client, purpose="reminder",
+              cause=event, dedupe_key=f"change:{event}:{client_id}:{key}:{iso(at)}")
+
+
 async def reschedule_appointment(tx: Tx, now: datetime, appointment_id: int, at: datetime, *,
                                  place: str | None = None, actor: str = "cli") -> int:
     """Move a scheduled appointment; its old reminders are cancelled and new ones planned in this
@@ -181,6 +244,9 @@ async def reschedule_appointment(tx: Tx, now: datetime, appointment_id: int, at:
     planned = await plan_appointment(tx, now, appointment_id, "replace")
     await audit(tx, now, actor, "appointment.rescheduled", "appointment", appointment_id,
                 old_at=row["at"], at=iso(at), reminders=planned)
+    if iso(at) != row["at"] or new_place != row["place"]:
+        await _tell_change(tx, now, row["client_id"], "change.moved", row["kind"], at,
+                           new_place, f"appointment:{appointment_id}")
     return planned
 
 
@@ -207,6 +273,9 @@ async def cancel_appointment(tx: Tx, now: datetime, appointment_id: int, *, seri
                          " WHERE id = ?", (iso(now), appt_id))
         await audit(tx, now, actor, "appointment.cancelled", "appointment", appt_id,
                     series=series)
+        if appt_id == appointment_id:  # a series' later dates: the officer says, not 12 texts
+            await _tell_change(tx, now, row["client_id"], "change.cancelled", row["kind"],
+                               parse_iso(row["at"]), None, f"appointment:{appt_id}")
     return len(targets)
 
 
@@ -298,6 +367,7 @@ async def reschedule_session(tx: Tx, now: datetime, session_id: int, at: datetim
     if row["status"] != "scheduled":
         raise InputError(f"session {session_id} was cancelled")
     at = _future(at, now)
+    told = await _invitees(tx, now, session_id)
     await timers.cancel(tx, now, session_prefix(session_id), "session rescheduled")
     length = datetime.fromisoformat(row["ends_at"]) - datetime.fromisoformat(row["starts_at"])
     await tx.execute("UPDATE course_sessions SET starts_at = ?, ends_at = ?, updated_at = ?"
@@ -310,17 +380,34 @@ async def reschedule_session(tx: Tx, now: datetime, session_id: int, at: datetim
             await invite_next(tx, now, client_id)
     await audit(tx, now, actor, "course.session_rescheduled", "course_session", session_id,
                 old_at=row["starts_at"], at=iso(at))
+    for client_id in told:
+        await _tell_change(tx, now, client_id, "change.moved", "course_session", at,
+                           row["place"], f"session:{session_id}")
+
+
+async def _invitees(tx: Tx, now: datetime, session_id: int) -> list[int]:
+    """Enrolled clients for whom this is the next session: those who were told about it."""
+    out = []
+    for client_id in await _enrolled(tx):
+        nxt = await next_session(tx, now, client_id)
+        if nxt is not None and nxt["id"] == session_id:
+            out.append(client_id)
+    return out
 
 
 async def cancel_session(tx: Tx, now: datetime, session_id: int, *, actor: str = "cli") -> None:
     row = await _session(tx, session_id)
     if row["status"] != "scheduled":
         raise InputError(f"session {session_id} is already cancelled")
+    told = await _invitees(tx, now, session_id)
     await tx.execute("UPDATE course_sessions SET status = 'cancelled', updated_at = ?"
                      " WHERE id = ?", (iso(now), session_id))
     await timers.cancel(tx, now, session_prefix(session_id), "session cancelled")
     await timers.cancel(tx, now, f"missed_session:{session_id}:", "session cancelled")
     await audit(tx, now, actor, "course.session_cancelled", "course_session", session_id)
+    for client_id in told:
+        await _tell_change(tx, now, client_id, "change.cancelled", "course_session",
+                           parse_iso(row["starts_at"]), None, f"session:{session_id}")
     await invite_all(tx, now)  # the next session becomes theirs
 
 

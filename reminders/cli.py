@@ -9,6 +9,7 @@
   o2r course attendance --session ID --client REF attended|missed
   o2r course cancel-session ID              o2r course reschedule-session ID --at ISO
   o2r reminders list [--client REF] [--limit N] [--json]
+  o2r place alias --place P --alias A [--client REF]   (what discreet reminders call a place)
 
 Date-times without an offset are local (O2R_TIMEZONE). The service picks up every change from
 the database by itself.
@@ -156,6 +157,17 @@ async def cmd_reminders_list(args: argparse.Namespace, settings: Settings) -> li
     return data
 
 
+@command("place alias")
+async def cmd_place_alias(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(tx: Tx) -> int:
+        cid = await client_id_by_ref(tx, args.client) if args.client else None
+        return await calendar.set_place_alias(tx, now(), args.place, args.alias, client_id=cid)
+
+    alias_id: int = await in_db(settings, work)
+    emit(args, {"id": alias_id}, f"{alias_id}  (discreet reminders now say {args.alias!r})")
+    return alias_id
+
+
 # Parsers --------------------------------------------------------------------------------------
 
 def add_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentParser],
@@ -206,6 +218,13 @@ def add_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentParser],
     m = leaf(course, "reschedule-session", "move a session; reminders are planned anew")
     m.add_argument("id", type=int)
     m.add_argument("--at", required=True)
+
+    place = add("place", "how discreet reminders name a place").add_subparsers(
+        dest="sub", required=True)
+    pa = leaf(place, "alias", "set a place's alias, for everyone or one client; prints its id")
+    pa.add_argument("--place", required=True, help="the place as written on appointments")
+    pa.add_argument("--alias", required=True, help='e.g. "the usual place on Broad St"')
+    pa.add_argument("--client", help="client ref (default: everyone)")
 
     rem = add("reminders", "scheduled sends").add_subparsers(dest="sub", required=True)
     ls = leaf(rem, "list", "what will be sent when (local times)")

@@ -19,8 +19,9 @@ Timer kinds: reminder, checkin, scale, missed_session, missed_checkin, plan_day.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.conversation import CONFIRM_FLOW, active_session, apply, start_flow
 from bot.core import timers
@@ -30,11 +31,12 @@ from bot.core.db import Database, Tx
 from bot.core.messaging import ClientInfo, say, under_watch
 from bot.core.texts import format_when, render
 from bot.escalation.findings import raise_finding
-from flows import engine
+from flows import engine, registry
 from reminders import calendar, due, planner
 from reminders.schedule import checkins_for_day, missed_checkin_deadline, missed_checkin_finding
+from reminders.schedule.budget import scale_gate
 from reminders.schedule.catchup import superseded
-from reminders.schedule.model import SendKind
+from reminders.schedule.model import MONTHLY_PARTS, SendKind
 from reminders.texts import reminder_params
 from reminders.timer_rows import config, utc
 
@@ -153,7 +155,8 @@ async def reminder(tx: Tx, timer: timers.Timer, now: datetime) -> str:
     tz = tx.settings.timezone
     sent = await say(tx, now, ident, p["message"],
                      reminder_params(client.first_name, event_at, tz, client.language,
-                                     event["place"]),
+                                     event["place"], event["kind"],
+                                     await calendar.place_alias(tx, client.id, event["place"])),
                      client=client, cause=f"timer:{timer.key}", purpose="reminder",
                      dedupe_key=f"{timer.key}@{p['event_at']}")
     if sent is None:
@@ -180,6 +183,69 @@ async def _still_planned(tx: Tx, timer: timers.Timer) -> bool:
     return timer.key in keys
 
 
+QUESTIONNAIRES = ("daily_checkin", "weekly_checkin", *MONTHLY_PARTS)
+
+
+def _questions(flow_id: str) -> int:
+    return sum(1 for s in registry.latest(flow_id).questions if not s.safety_question)
+
+
+async def _scale_budget(tx: Tx, timer: timers.Timer, now: datetime, client_id: int) -> str | None:
+    """The question budget and spacing (reminders.schedule.budget): None to go ahead, or the
+    row's outcome after re-arming it later (same key, window moved with it) or skipping it."""
+    cfg = config().checkins
+    z = ZoneInfo(tx.settings.timezone)
+    midnight = datetime.combine(now.astimezone(z).date(), time(0), z)
+    marks = ",".join("?" * len(QUESTIONNAIRES))
+    rows = await tx.all(
+        f"SELECT flow_id, status, started_at, ended_at FROM flow_sessions WHERE client_id = ?"
+        f" AND flow_id IN ({marks}) AND status NOT IN ('waiting', 'skipped')"
+        f" AND (status = 'active' OR ended_at >= ?)",
+        (client_id, *QUESTIONNAIRES, iso(midnight - cfg.scale_gap)))
+    ends = [parse_iso(r["ended_at"]) for r in rows if r["ended_at"]]
+    gate = scale_gate(
+        now, running=any(r["status"] == "active" for r in rows),
+        last_end=max(ends) if ends else None,
+        asked_today=sum(_questions(r["flow_id"]) for r in rows
+                        if parse_iso(r["started_at"]) >= midnight),
+        questions=_questions(timer.payload["flow"]), budget=cfg.question_budget,
+        gap=cfg.scale_gap)
+    if gate.action == "go":
+        return None
+    p = dict(timer.payload)
+    deferred = int(p.get("deferred", 0))
+    if gate.action == "next_day":
+        if deferred >= cfg.scale_defer_days:
+            await audit(tx, now, "system", "scale.skipped_budget", "timer", timer.id,
+                        key=timer.key)
+            return "skipped: question budget"
+        at, p["deferred"] = timer.due_at + timedelta(days=1), deferred + 1
+    else:
+        at = gate.until or now
+    shift = at - timer.due_at
+    p["window_end"] = iso(utc(p["window_end"]) + shift)
+    await timers.schedule(tx, now, timer.key, timer.kind, at, client_id=client_id, payload=p)
+    return f"held until {iso(at)}: " + ("question budget" if gate.action == "next_day"
+                                        else "another questionnaire")
+
+
+async def _scale_today(tx: Tx, now: datetime, client_id: int) -> bool:
+    """A scale is due today, or already asked today: it stands in for the check-in, which
+    would break the question budget (never "that's all for today" and then 10 more questions).
+    The watch's check-in, with its safety question, always goes."""
+    z = ZoneInfo(tx.settings.timezone)
+    midnight = datetime.combine(now.astimezone(z).date(), time(0), z)
+    scales = QUESTIONNAIRES[1:]
+    if await tx.value(
+            "SELECT 1 FROM timers WHERE client_id = ? AND kind = 'scale' AND status = 'pending'"
+            " AND due_at < ? LIMIT 1", (client_id, iso(midnight + timedelta(days=1)))):
+        return True
+    return bool(await tx.value(
+        f"SELECT 1 FROM flow_sessions WHERE client_id = ? AND flow_id IN"
+        f" ({','.join('?' * len(scales))}) AND status NOT IN ('waiting', 'skipped')"
+        f" AND started_at >= ? LIMIT 1", (client_id, *scales, iso(midnight))))
+
+
 async def _checkin(tx: Tx, timer: timers.Timer, now: datetime, kind: SendKind) -> str:
     p = timer.payload
     late = await due.late(tx, timer, now, kind, None, utc(p["window_end"]))
@@ -191,6 +257,12 @@ async def _checkin(tx: Tx, timer: timers.Timer, now: datetime, kind: SendKind) -
     if isinstance(reach, str):
         return reach
     client, _ = reach
+    if kind == "scale":
+        held = await _scale_budget(tx, timer, now, client.id)
+        if held is not None:
+            return held
+    elif not p.get("safety_question") and await _scale_today(tx, now, client.id):
+        return "skipped: a scale stood in for today's check-in"
     outcome = _flow_outcome(await start_flow(tx, now, client.id, p["flow"],
                                              cause=f"timer:{timer.key}"))
     if kind == "checkin" and outcome in ASKED:

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core import timers
-from bot.core.clock import parse_iso
+from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
 from bot.core.quiet import quiet_override
 from reminders.calendar import extend_series, invite_all
@@ -40,7 +40,7 @@ def plan_due(day: date, tz: str | ZoneInfo) -> datetime:
 
 
 _CLIENTS = (
-    "SELECT c.id, c.stage, c.checkin_time, c.quiet_start, c.quiet_end, c.heightened_until,"
+    "SELECT c.id, c.stage, c.checkin_time, c.quiet_start, c.quiet_end, c.heightened_until, c.paused_until,"
     " COALESCE((SELECT MAX(h.at) FROM stage_history h WHERE h.client_id = c.id"
     " AND h.to_stage = c.stage), c.created_at) AS stage_at"
     " FROM clients c WHERE c.consent_at IS NOT NULL"
@@ -63,6 +63,7 @@ def _schedule_of(r: sqlite3.Row, z: ZoneInfo) -> ClientSchedule:
         checkin_time=checkin,
         heightened_until=parse_iso(until).astimezone(z).date() if until else None,
         quiet=quiet_override(r["quiet_start"], r["quiet_end"]),
+        paused_until=date.fromisoformat(r["paused_until"]) if r["paused_until"] else None,
     )
 
 
@@ -97,6 +98,35 @@ async def plan_client(tx: Tx, now: datetime, client_id: int) -> int:
         sends = [s for s in checkins_for_day(schedules, day, tz, cfg.checkins, cfg.quiet)
                  if s.window_end is None or s.window_end > now]
         written += await store(tx, now, sends, "keep", {"day": day.isoformat()})
+    return written
+
+
+async def replan_client(tx: Tx, now: datetime, client_id: int, reason: str) -> int:
+    """Re-plan one client's check-ins and scales not yet sent (TIME, PAUSE): the pending ones
+    are cancelled (kept, with `reason`), and today's and tomorrow's plan is written again, so a
+    key still wanted comes back at its new time. Rows that ran, or were cancelled for some other
+    reason earlier, are left alone: re-planning never re-sends."""
+    pending = await tx.all(
+        "SELECT key FROM timers WHERE status = 'pending' AND client_id = ?"
+        " AND kind IN ('checkin', 'scale') AND due_at > ?", (client_id, iso(now)))
+    cancelled = {r[0] for r in pending}
+    await tx.executemany(
+        "UPDATE timers SET status = 'cancelled', outcome = ?, done_at = ? WHERE key = ?",
+        [(reason, iso(now), k) for k in cancelled])
+    cfg = config()
+    tz = tx.settings.timezone
+    today = now.astimezone(ZoneInfo(tz)).date()
+    schedules = await client_schedules(tx, client_id)
+    written = 0
+    for day in (today, today + timedelta(days=1)):
+        sends = [s for s in checkins_for_day(schedules, day, tz, cfg.checkins, cfg.quiet)
+                 if s.window_end is None or s.window_end > now]
+        keys = [s.key for s in sends]
+        marks = ",".join("?" * len(keys))
+        known = {r[0] for r in await tx.all(
+            f"SELECT key FROM timers WHERE key IN ({marks})", keys)} if keys else set()
+        fresh = [s for s in sends if s.key in cancelled or s.key not in known]
+        written += await store(tx, now, fresh, "revive", {"day": day.isoformat()})
     return written
 
 

@@ -18,11 +18,17 @@ def reminder_params(
     tz: str,
     locale: str | None = None,
     place: str | None = None,
+    kind: str | None = None,
+    alias: str | None = None,
 ) -> dict[str, str]:
+    """{what} is the kind's discreet label ("your regular catch-up"), {alias} the place's alias
+    (", the usual place on Broad St"); only discreet texts use them, and never {where}."""
     return {
         "first_name": first_name,
         "when": format_when(event_at, tz, locale) if event_at is not None else "",
         "where": f", {place.strip()}" if place and place.strip() else "",
+        "what": render(f"reminder.what.{kind}", locale=locale, discreet=True) if kind else "",
+        "alias": f", {alias.strip()}" if alias and alias.strip() else "",
     }
 
 
@@ -35,7 +41,9 @@ def render_reminder(
     locale: str | None = None,
     place: str | None = None,
     discreet: bool = False,
+    kind: str | None = None,
+    alias: str | None = None,
 ) -> str:
     """The text of a PlannedSend's message_key for this client."""
-    params = reminder_params(first_name, event_at, tz, locale, place)
+    params = reminder_params(first_name, event_at, tz, locale, place, kind, alias)
     return render(message_key, params, locale=locale, discreet=discreet)

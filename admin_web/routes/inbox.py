@@ -24,7 +24,7 @@ from bot.escalation.inbox import mark_read
 LIMIT = 200
 WHY = {"outside_flow": "not an answer to a question", "misfit": "words where a question wanted"
        " a number or choice", "media": "a photo, voice note or file",
-       "edited": "an edited message"}
+       "edited": "an edited message", "reschedule": "asks to move an appointment"}
 
 
 @guard("client")

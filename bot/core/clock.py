@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -67,3 +68,13 @@ def iso(moment: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def next_local(now: datetime, at: time, tz: str) -> datetime:
+    """The next moment (after `now`) that the local wall clock in `tz` reads `at`, in UTC."""
+    z = ZoneInfo(tz)
+    local = now.astimezone(z)
+    candidate = datetime.combine(local.date(), at, z)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, z)
+    return candidate.astimezone(UTC)

@@ -233,6 +233,8 @@ async def _send_alert(tx: Tx, now: datetime, esc: object, client: object,
         why = await crisis_why(tx, int(esc["id"]))  # type: ignore[index]
         text = render("escalation.alert", params) + (
             "\n" + render("escalation.alert_why", {"why": why}) if why else "")
+        if chat.channel == "sim":  # the simulator shows the buttons and, as on SMS, ACK n
+            text += "\n" + render("escalation.alert_ack_hint", params)
         row = await enqueue(
             tx, now, chat, text + tail, message_key="escalation.alert",
             priority=PRIORITY_ESCALATION, safety=True, cause=cause,
@@ -362,18 +364,22 @@ async def acknowledge(tx: Tx, now: datetime, esc_id: int, staff_id: int, method:
 
 
 async def _mark_alerts_acknowledged(tx: Tx, now: datetime, esc_id: int, staff_id: int) -> None:
-    """Edit every Telegram alert for this escalation to say who took it (no more buttons)."""
+    """Edit every Telegram (and simulator) alert for this escalation to say who took it (no
+    more buttons)."""
     name = await tx.value("SELECT name FROM staff WHERE id = ?", (staff_id,))
     tz = ZoneInfo(tx.settings.timezone)
     rows = await tx.all(
         "SELECT o.id, o.body, o.identity_id, o.channel, o.address, o.staff_id FROM"
         " escalation_notices n JOIN outbox o ON o.id = n.outbox_id"
-        " WHERE n.escalation_id = ? AND o.channel = 'telegram' AND o.op = 'send'", (esc_id,))
+        " WHERE n.escalation_id = ? AND o.channel IN ('telegram', 'sim') AND o.op = 'send'",
+        (esc_id,))
+    hint = "\n" + render("escalation.alert_ack_hint", {"id": esc_id})  # done: no longer asked
     note = render("escalation.acked_by", {"name": name, "time": now.astimezone(tz)
                                           .strftime("%H:%M")})
     for r in rows:
         ident = Identity(r["identity_id"], r["channel"], r["address"], None, r["staff_id"], False)
-        await enqueue(tx, now, ident, f"{r['body']}\n\n{note}", op="edit", edit_of=r["id"],
+        body = r["body"].replace(hint, "")
+        await enqueue(tx, now, ident, f"{body}\n\n{note}", op="edit", edit_of=r["id"],
                       priority=PRIORITY_ESCALATION, safety=True, message_key="escalation.acked",
                       cause=f"escalation:{esc_id}")
     # Everyone else who was alerted (SMS, simulator, a Telegram alert that fell back to SMS)

@@ -23,7 +23,8 @@ from bot.core.texts import render
 from bot.escalation.alerts import people_for, staff_identity
 from bot.escalation.rules import in_working_hours, load_config, next_opening, targets_at
 
-WHY = ("outside_flow", "misfit", "media", "edited")
+# "reschedule": the RESCHEDULE keyword; its notice links to the move form (issue 16).
+WHY = ("outside_flow", "misfit", "media", "edited", "reschedule")
 # One notice per client and reader within this window: a burst of texts is one nudge.
 NOTICE_GAP = timedelta(minutes=30)
 
@@ -45,8 +46,10 @@ def _when(now: datetime, opening: datetime, tz: ZoneInfo) -> str:
     return render(key, {"time": at.strftime("%H:%M"), "day": at.strftime("%A")})
 
 
-async def file(tx: Tx, now: datetime, inbound_id: int, client_id: int, why: str) -> Filed:
-    """Put inbound `inbound_id` in the inbox and tell its reader (now, or in the morning)."""
+async def file(tx: Tx, now: datetime, inbound_id: int, client_id: int, why: str,
+               appointment: tuple[int, str, str] | None = None) -> Filed:
+    """Put inbound `inbound_id` in the inbox and tell its reader (now, or in the morning).
+    `appointment` (id, local day YYYY-MM-DD, when): a RESCHEDULE request about it."""
     if why not in WHY:
         raise ValueError(f"why: {why!r} must be one of {WHY}")
     people = await people_for(tx, now, client_id)
@@ -59,7 +62,7 @@ async def file(tx: Tx, now: datetime, inbound_id: int, client_id: int, why: str)
     opening = next_opening(now, cfg.working_hours, tz)
     open_now = in_working_hours(now, cfg.working_hours, tz)
     if open_now:
-        await _notice(tx, now, inbound_id, client_id, reader)
+        await _notice(tx, now, inbound_id, client_id, reader, appointment)
     else:
         await timers.schedule(tx, now, f"inbox_digest:{reader}", "inbox_digest", opening,
                               payload={"staff": reader}, replace=False)
@@ -69,7 +72,11 @@ async def file(tx: Tx, now: datetime, inbound_id: int, client_id: int, why: str)
     return Filed(reader, str(name).split()[0], open_now, _when(now, opening, tz))
 
 
-async def _notice(tx: Tx, now: datetime, inbound_id: int, client_id: int, staff_id: int) -> None:
+async def _notice(tx: Tx, now: datetime, inbound_id: int, client_id: int, staff_id: int,
+                  appointment: tuple[int, str, str] | None = None) -> None:
+    if appointment is not None:
+        await _reschedule_notice(tx, now, inbound_id, client_id, staff_id, appointment)
+        return
     recent = await tx.value(
         "SELECT 1 FROM inbound WHERE client_id = ? AND inbox_staff_id = ? AND id <> ?"
         " AND read_at IS NULL AND received_at > ? LIMIT 1",
@@ -85,6 +92,23 @@ async def _notice(tx: Tx, now: datetime, inbound_id: int, client_id: int, staff_
         "ref": client["ref"], "first_name": client["first_name"],
         "url": _url(tx, client_id)}), message_key="inbox.notice", safety=True,
         priority=PRIORITY_ESCALATION, cause=f"inbox:{inbound_id}")
+
+
+async def _reschedule_notice(tx: Tx, now: datetime, inbound_id: int, client_id: int,
+                             staff_id: int, appointment: tuple[int, str, str]) -> None:
+    """One tap from the notice to the appointment's move form in the calendar."""
+    chat, sms = await staff_identity(tx, staff_id)
+    ident = chat or sms
+    if ident is None:
+        return
+    appt_id, day, when = appointment
+    client = await tx.one("SELECT ref, first_name FROM clients WHERE id = ?", (client_id,))
+    base = (tx.settings.public_url or "").rstrip("/")
+    await enqueue(tx, now, ident, render("inbox.notice_reschedule", {
+        "ref": client["ref"], "first_name": client["first_name"], "when": when,
+        "url": f"{base}/admin/calendar?from={day}#move-{appt_id}"}),
+        message_key="inbox.notice_reschedule", safety=True, priority=PRIORITY_ESCALATION,
+        cause=f"inbox:{inbound_id}")
 
 
 def _url(tx: Tx, client_id: int) -> str:

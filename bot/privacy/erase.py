@@ -35,6 +35,8 @@ SCRUB: dict[str, tuple[str, ...]] = {
         " erased_at = :now WHERE id = :cid",
     ),
     "identities": ("UPDATE identities SET address = 'erased', active = 0 WHERE client_id = :cid",),
+    # A client's own alias for a place can say where they go ("my nan's on Broad St").
+    "place_aliases": ("DELETE FROM place_aliases WHERE client_id = :cid",),
     "inbound": (
         "UPDATE inbound SET body = '', payload = NULL, address = 'erased', error = NULL,"
         " purged_at = COALESCE(purged_at, :now) WHERE client_id = :cid",

@@ -104,6 +104,10 @@ def checkins_for_day(
         md = cadence.monthly_day if c.monthly_day is None else c.monthly_day
         part = _monthly_part(date_local, md) if sc.monthly else None
         monthly = part is not None
+        if c.paused_until is not None and date_local <= c.paused_until:
+            # The client paused: no questionnaires, but the watch's safety question still goes.
+            daily, weekly, part = heightened, False, None
+            monthly = False
         if not (daily or weekly or monthly):
             continue
 

@@ -54,3 +54,4 @@ class ClientSchedule:
     weekly_day: int | None = None  # 0 = Monday; None -> config default
     monthly_day: int | None = None  # 1..31, clamped to the month; None -> config default
     quiet: QuietHours | None = None  # per-client override of the default quiet hours
+    paused_until: date | None = None  # inclusive: PAUSE [N] from the client (flows/keywords.py)

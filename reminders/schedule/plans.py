@@ -106,6 +106,12 @@ class CheckinCadence:
     missed_after_heightened: timedelta
     stages: Mapping[str, StageCadence]
     taper: tuple[TaperStep, ...]
+    # The question budget (issue 16): questionnaire questions a day per person, safety
+    # questions exempt; a scale waits scale_gap after another questionnaire ends, and is put
+    # off a day at a time (at most scale_defer_days) when it would break the budget.
+    question_budget: int = 7
+    scale_gap: timedelta = timedelta(hours=1)
+    scale_defer_days: int = 3
 
     def stage(self, name: str) -> StageCadence:
         try:
@@ -341,6 +347,9 @@ def _checkins(tbl: Mapping[str, Any], path: str) -> CheckinCadence:
             "missed_after_heightened",
             "stages",
             "taper",
+            "question_budget",
+            "scale_gap",
+            "scale_defer_days",
         },
     )
     stages_raw = _get(tbl, path, "stages", dict)
@@ -362,6 +371,12 @@ def _checkins(tbl: Mapping[str, Any], path: str) -> CheckinCadence:
         missed_after_heightened=_duration(tbl, path, "missed_after_heightened"),
         stages=MappingProxyType(stages),
         taper=_taper(_get(tbl, path, "taper", list), _key(path, "taper")),
+        question_budget=_int(tbl, path, "question_budget", 1, 100)
+        if "question_budget" in tbl else 7,
+        scale_gap=_duration(tbl, path, "scale_gap", allow_zero=True)
+        if "scale_gap" in tbl else timedelta(hours=1),
+        scale_defer_days=_int(tbl, path, "scale_defer_days", 0, 14)
+        if "scale_defer_days" in tbl else 3,
     )
 
 

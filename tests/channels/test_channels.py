@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.core.identities import find_identity
 from bot.core.outbox import enqueue
+from bot.core.segments import count_segments
 from tests.conftest import PUBLIC_URL, TWILIO_FROM, Harness
 
 SAM = "+447700900123"
@@ -44,7 +45,8 @@ async def test_signed_sms_gets_reply_at_fake_twilio(harness: Harness) -> None:
     assert sent[0].params["StatusCallback"] == PUBLIC_URL + "/webhooks/twilio/status"
     row = (await harness.outbox(address=SAM))[0]
     assert row["status"] == "sent" and row["provider_id"].startswith("SM")
-    assert row["segments"] == 1
+    # HELP lists every keyword since issue 16: two segments, counted from the body sent.
+    assert row["segments"] == count_segments(sent[0].params["Body"]) == 2
 
 
 async def test_unsigned_or_wrongly_signed_sms_is_refused_and_not_stored(harness: Harness) -> None:

@@ -17,10 +17,13 @@ async def checkins(h: Harness, cid: int) -> list[tuple[str, datetime, str | None
     return [(r[0], parse_iso(r[1]), r[2]) for r in rows]
 
 
-async def started_on(h: Harness, cid: int) -> list[datetime]:
-    """When each daily check-in flow started for the client."""
+SKIP = "skipped: a scale stood in for today's check-in"
+
+
+async def started_on(h: Harness, cid: int, flow: str = "daily_checkin") -> list[datetime]:
+    """When each daily check-in (or `flow`) started for the client."""
     rows = await h.db.all("SELECT started_at FROM flow_sessions WHERE client_id = ?"
-                          " AND flow_id = 'daily_checkin' ORDER BY id", (cid,))
+                          " AND flow_id = ? ORDER BY id", (cid, flow))
     return [parse_iso(r[0]).astimezone(LONDON) for r in rows]
 
 
@@ -55,10 +58,14 @@ async def test_dst_spring_forward_checkin_at_0130_happens_once(harness: Harness)
     rows = await checkins(h, cid)  # the 27th's was planned late and skipped; the 30th's waits
     assert [(k.rsplit(":", 1)[1], due, out) for k, due, out in rows[1:3]] == [
         ("2027-03-28", datetime(2027, 3, 28, 1, 30, tzinfo=UTC), "started"),  # 02:30 BST
-        ("2027-03-29", datetime(2027, 3, 29, 0, 30, tzinfo=UTC), "started"),  # 01:30 BST
+        # 01:30 BST; a Monday: the weekly scale stands in for it (the question budget)
+        ("2027-03-29", datetime(2027, 3, 29, 0, 30, tzinfo=UTC), SKIP),
     ]
     assert [(t.date(), t.strftime("%H:%M %Z")) for t in await started_on(h, cid)] == [
-        (date(2027, 3, 28), "02:30 BST"), (date(2027, 3, 29), "01:30 BST")]
+        (date(2027, 3, 28), "02:30 BST")]
+    assert [(t.date(), t.strftime("%H:%M %Z"))
+            for t in await started_on(h, cid, "weekly_checkin")] == [
+        (date(2027, 3, 29), "02:30 BST")]
 
 
 async def test_dst_fall_back_checkin_at_0130_happens_once(harness: Harness) -> None:
@@ -70,10 +77,14 @@ async def test_dst_fall_back_checkin_at_0130_happens_once(harness: Harness) -> N
     rows = await checkins(h, cid)
     assert [(k.rsplit(":", 1)[1], due, out) for k, due, out in rows[1:3]] == [
         ("2027-10-31", datetime(2027, 10, 31, 0, 30, tzinfo=UTC), "started"),  # first 01:30
-        ("2027-11-01", datetime(2027, 11, 1, 1, 30, tzinfo=UTC), "started"),  # 01:30 GMT
+        # 01:30 GMT; a Monday: the weekly scale stands in for it (the question budget)
+        ("2027-11-01", datetime(2027, 11, 1, 1, 30, tzinfo=UTC), SKIP),
     ]
     assert [(t.date(), t.strftime("%H:%M %Z")) for t in await started_on(h, cid)] == [
-        (date(2027, 10, 31), "01:30 BST"), (date(2027, 11, 1), "01:30 GMT")]
+        (date(2027, 10, 31), "01:30 BST")]
+    assert [(t.date(), t.strftime("%H:%M %Z"))
+            for t in await started_on(h, cid, "weekly_checkin")] == [
+        (date(2027, 11, 1), "02:30 GMT")]
 
 
 async def test_checkin_missed_beyond_its_window_is_skipped_not_sent_at_night(

@@ -57,3 +57,14 @@ def test_course_from_the_command_line(o2r) -> None:  # type: ignore[no-untyped-d
     assert [r["kind"] for r in json.loads(out)] == ["missed_session"]
     code, _, err = o2r("course", "attendance", "--session", "9", "--client", "C-1", "attended")
     assert code == 1 and "no course session 9" in err
+
+
+def test_place_alias_from_the_command_line(o2r) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = o2r("place", "alias", "--place", "Probation Office, Broad St",
+                       "--alias", "the usual place on Broad St", "--json")
+    assert code == 0 and json.loads(out) == {"id": 1}
+    code, out, _ = o2r("place", "alias", "--place", "probation office,  broad st",
+                       "--alias", "the office", "--client", "C-1", "--json")
+    assert code == 0 and json.loads(out) == {"id": 2}
+    code, _, err = o2r("place", "alias", "--place", "X", "--alias", "y" * 41)
+    assert code == 1 and "alias: at most 40 characters" in err

@@ -130,4 +130,9 @@ async def test_rescheduling_or_cancelling_a_session_moves_its_reminders(harness:
     assert [r[0] for r in rows] == [f"session:{second}:{cid}:eve",
                                     f"session:{second}:{cid}:morning"]
     await advance_to(h, local(2026, 11, 28, 15))
-    assert not texts_to(h, SAM, "group")
+    # Only the two change notices, once each (issue 16); no reminder for the dropped session.
+    assert texts_to(h, SAM, "group") == [
+        "Sam, change of plan: the group session is now on Saturday 28 November at 14:00,"
+        " Hope Centre.",
+        "Sam, the group session on Saturday 28 November at 14:00 is cancelled. Dana will let"
+        " you know the new date."]

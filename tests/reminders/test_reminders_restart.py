@@ -80,7 +80,7 @@ async def test_restart_with_due_rows_pending_sends_each_reminder_once(
         await quiesce()
         await svc.stop()
     for phone in (SAM, JO):
-        assert sum("you have an appointment on Friday 27 November" in r.params["Body"]
+        assert sum(" is on Friday 27 November" in r.params["Body"]
                    for r in tw.sent("messages.create") if r.params["To"] == phone) == 1
     async with Database(settings.db_path, settings) as db:
         rows = await db.all("SELECT outcome FROM timers WHERE key LIKE 'reminder:%:1d'")
@@ -103,7 +103,7 @@ async def test_the_same_row_claimed_twice_at_once_is_sent_once(harness: Harness)
     await h.settle()
     assert await h.db.value("SELECT COUNT(*) FROM outbox WHERE message_key LIKE"
                             " 'reminder.probation.%'") == 1
-    assert len(texts_to(h, SAM, "appointment on Friday 27 November")) == 1
+    assert len(texts_to(h, SAM, "catch-up is on Friday 27 November")) == 1
 
 
 async def test_after_downtime_a_passed_event_is_dropped_and_logged(harness: Harness) -> None:
@@ -129,7 +129,7 @@ async def test_after_downtime_only_the_latest_due_reminder_goes(harness: Harness
     rows = dict(await h.db.all("SELECT key, outcome FROM timers WHERE key LIKE 'reminder:%'"))
     assert rows[f"reminder:{appt}:1d"] == "skipped: a later reminder for the same event is due"
     assert rows[f"reminder:{appt}:2h"] == "sent; confirmation started"
-    assert len(texts_to(h, SAM, "appointment")) == 1
+    assert len(texts_to(h, SAM, "catch-up")) == 1
 
 
 async def test_a_late_reminder_found_in_quiet_hours_waits_for_the_morning(
@@ -145,7 +145,7 @@ async def test_a_late_reminder_found_in_quiet_hours_waits_for_the_morning(
                           "deferred to 2026-11-27T08:00:00.000000Z")
     assert not texts_to(h, SAM, "appointment")
     await jump_to(h, local(2026, 11, 27, 8))
-    assert len(texts_to(h, SAM, "appointment on Friday 27 November at 14:00")) == 1
+    assert len(texts_to(h, SAM, "catch-up is on Friday 27 November at 14:00")) == 1
     assert await h.db.value("SELECT outcome FROM timers WHERE key = ?",
                             (f"reminder:{appt}:1d",)) == "sent; confirmation started"
 

@@ -21,7 +21,9 @@ SENSITIVE = re.compile(
     r"offend|assessment|aftercare|recovery",
     re.IGNORECASE,
 )
-WORST = {"first_name": "Christopher", "when": "Wednesday 24 September at 10:00", "where": ""}
+WORST = {"first_name": "Christopher", "when": "Wednesday 24 September at 10:00", "where": "",
+         "what": "your next-step meeting",
+         "alias": ", " + "x" * 40}  # reminders.calendar.MAX_ALIAS
 
 
 def planned_keys() -> list[str]:
