@@ -52,9 +52,17 @@ class Detection:
         return f"matched \"{self.phrase}\"" if self.phrase else ""
 
 
-OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "/stop"})
-OPT_IN_WORDS = frozenset({"start", "unstop", "/start"})
-HELP_WORDS = frozenset({"help", "info", "/help"})
+# STOP stays STOP in every language (carriers act on it); these are local equivalents, also as
+# the whole message, whatever the client's set language. "ajutor" (Romanian "help!") is not
+# here: alone it reads as a crisis, which the screen decides first.
+LOCAL_OPT_OUT = frozenset({"wypisz", "wypisz mnie", "dezabonare", "dezabonez", "band karo",
+                           "bas karo", "بند کرو", "ਬੰਦ ਕਰੋ"})
+LOCAL_OPT_IN = frozenset({"wznow", "pornire", "shuru", "شروع", "ਸ਼ੁਰੂ"})
+LOCAL_HELP = frozenset({"pomoc", "informacje", "madad", "مدد", "ਮਦਦ"})
+OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "/stop"}
+                          | LOCAL_OPT_OUT)
+OPT_IN_WORDS = frozenset({"start", "unstop", "/start"} | LOCAL_OPT_IN)
+HELP_WORDS = frozenset({"help", "info", "/help"} | LOCAL_HELP)
 
 _APOSTROPHES = "\u2019\u2018\u02bc`\u00b4'"
 _INVISIBLE = re.compile("[\ufe0e\ufe0f\u200d\u200b\U0001f3fb-\U0001f3ff]")
