@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import conversation
+from bot import conversation, language_keyword
 from bot.aftercare import group_chat, mentor_chat
 from bot.core.audit import audit
 from bot.core.clock import iso
@@ -79,6 +79,8 @@ async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
                   safety=True, cause=f"inbound:{stored.id}", reply=True, purpose="keyword")
     elif intent is Intent.CALLBACK:
         await conversation.callback_request(tx, stored, ident, client, now)
+    elif await language_keyword.handle(tx, stored, ident, client, now):
+        pass  # LANGUAGE (and its local words): the menu, or the language changed
     # MENTOR, a mentor's words, or the answer to an aftercare question (the latest question
     # asked wins) are taken here; anything else goes to the flow.
     elif not await mentor_chat.client_text(tx, stored, ident, client, now, active):
