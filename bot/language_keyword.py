@@ -12,22 +12,18 @@ from bot.core.identities import Identity
 from bot.core.messaging import ClientInfo, say
 from bot.core.texts import available_locales
 from bot.inbound import StoredInbound
-from flows.language_keyword import CHOICES, language_request
-
-# Each language named in itself, as the menu and the confirmation show it.
-NAMES = {"en_GB": "English", "pl_PL": "Polski", "ro_RO": "Română", "ur_PK": "اردو",
-         "pa_IN": "ਪੰਜਾਬੀ"}
+from flows.language_keyword import language_request, menu_order, own_name
 
 
 def menu() -> str:
-    return ", ".join(f"{n} {NAMES[loc]}" for n, (loc, _) in enumerate(CHOICES, 1)
-                     if loc in available_locales())
+    return ", ".join(f"{n} {own_name(loc)}"
+                     for n, loc in enumerate(menu_order(available_locales()), 1))
 
 
 async def handle(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,
                  now: datetime) -> bool:
     """True when the message was the LANGUAGE keyword (answered here)."""
-    request = language_request(stored.message.body)
+    request = language_request(stored.message.body, available_locales())
     if request is None:
         return False
     kind, locale = request
@@ -36,7 +32,7 @@ async def handle(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientI
         await tx.execute("UPDATE clients SET language = ? WHERE id = ?", (locale, client.id))
         await audit(tx, now, f"client:{client.id}", "client.language", "client", client.id,
                     language=locale, was=client.language)
-        await say(tx, now, ident, "language.set", {"language": NAMES[locale]},
+        await say(tx, now, ident, "language.set", {"language": own_name(locale)},
                   client=replace(client, language=locale), cause=cause, reply=True,
                   purpose="reply")
     else:

@@ -1,34 +1,50 @@
 """The LANGUAGE keyword (pure): "LANGUAGE" alone asks for the menu of languages; "LANGUAGE 4",
-"LANGUAGE urdu", "zaban اردو" choose one. Local words for "language" and the languages' own
-names count, and so do native digits, whatever the client's set language."""
+"LANGUAGE urdu", "zaban اردو" choose one. Local words for "language", each language's name in
+English and in itself (from CLDR through Babel, so a new catalog folder is offered without a
+code change) and native digits count, whatever the client's set language."""
 
 from __future__ import annotations
 
-from flows.detector import prenormalise_native
+from collections.abc import Sequence
+
+from babel import Locale
+
+from flows.detector import prenormalise_native, words
 
 LANGUAGE_WORDS = frozenset({"language", "lang", "jezyk", "limba", "zaban", "zabaan", "زبان",
-                            "bhasha", "boli", "ਭਾਸ਼ਾ", "ਬੋਲੀ"})
-# In menu order: the number is the position.
-CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("en_GB", ("english", "angielski", "engleza", "angrezi", "انگریزی", "ਅੰਗਰੇਜ਼ੀ")),
-    ("pl_PL", ("polski", "polish", "polska")),
-    ("ro_RO", ("romana", "romanian", "romaneste")),
-    ("ur_PK", ("urdu", "اردو")),
-    ("pa_IN", ("punjabi", "panjabi", "ਪੰਜਾਬੀ")),
-)
+                            "bhasha", "boli", "ਭਾਸ਼ਾ", "ਬੋਲੀ", "ভাষা"})
+# Other names clients use for a language, beside CLDR's English and own names.
+EXTRA_NAMES = {"en": ("angielski", "engleza", "angrezi", "انگریزی", "ਅੰਗਰੇਜ਼ੀ"),
+               "pa": ("panjabi",), "pl": ("polska",), "ro": ("romaneste",)}
 
 
-def language_request(text: str) -> tuple[str, str | None] | None:
+def menu_order(locales: Sequence[str]) -> list[str]:
+    """en_GB first, then the others in code order: the numbers of the menu."""
+    return sorted(locales, key=lambda loc: (loc != "en_GB", loc))
+
+
+def own_name(locale: str) -> str:
+    """"اردو" for ur_PK: the language named in itself, as the menu shows it."""
+    loc = Locale.parse(locale)
+    return str(loc.get_language_name(loc.language))
+
+
+def _names(locale: str) -> set[str]:
+    loc = Locale.parse(locale)
+    names = {own_name(locale), str(loc.get_language_name("en")), *EXTRA_NAMES.get(loc.language, ())}
+    return {" ".join(words(prenormalise_native(n), marks=True)) for n in names}
+
+
+def language_request(text: str, locales: Sequence[str]) -> tuple[str, str | None] | None:
     """None: not the keyword (it must be alone, or with one choice). ("menu", None): show the
     languages. ("set", locale)."""
-    words = "".join(ch if ch.isalnum() or ch in "\u0a3e\u0a3f\u0a40\u0a41\u0a42\u0a47\u0a48"
-                    "\u0a4b\u0a4c\u0a4d" else " " for ch in prenormalise_native(text)).split()
-    if not words or words[0] not in {prenormalise_native(w) for w in LANGUAGE_WORDS}:
+    ws = words(prenormalise_native(text), marks=True)
+    if not ws or ws[0] not in {prenormalise_native(w) for w in LANGUAGE_WORDS}:
         return None
-    rest = " ".join(words[1:])
+    rest = " ".join(ws[1:])
     if not rest:
         return ("menu", None)
-    for n, (locale, names) in enumerate(CHOICES, 1):
-        if rest == str(n) or rest in {prenormalise_native(x) for x in names}:
+    for n, locale in enumerate(menu_order(locales), 1):
+        if rest == str(n) or rest in _names(locale):
             return ("set", locale)
     return None  # "language barrier at work..." is words for a person, not the keyword
