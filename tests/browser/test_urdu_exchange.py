@@ -59,5 +59,11 @@ def test_urdu_exchange_reads_right_to_left(desktop: Any, live_server: LiveServer
     assert urdu.evaluate("e => getComputedStyle(e).direction") == "rtl"
     assert reply.evaluate("e => getComputedStyle(e).direction") == "ltr"
     assert "Urdu (Pakistan)" in page.content()
+    box = page.locator("textarea#text")
+    box.fill("Hello Sam")
+    assert page.locator("#text-count").inner_text() == "9 characters, GSM-7: 1 SMS"
+    box.fill("ا" * 71)
+    assert page.locator("#text-count").inner_text() == "71 characters, UCS-2: 2 SMS (67 characters each)"
+    box.fill(URDU)
     urdu.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "desktop-client-urdu.png"), full_page=True)
