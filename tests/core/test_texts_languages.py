@@ -139,3 +139,18 @@ async def test_an_urdu_client_in_crisis_gets_english_contacts_and_an_urdu_note(h
     assert reply.endswith(english_note("ur_PK") or "?")
     esc = await harness.db.one("SELECT * FROM escalations")
     assert (esc["severity"], esc["reason"]) == ("RED", "crisis_text")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_client_add_takes_each_language(cli, lang: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli("staff", "add", "--name", "Dana Hughes", "--role", "officer",
+                         "--phone", "+447700900101", "--json")
+    assert code == 0, err
+    officer = json.loads(out)["id"]
+    code, out, err = cli("client", "add", "--ref", "C-201", "--first-name", "Ana", "--officer",
+                         str(officer), "--phone", "07700900127", "--language", lang, "--json")
+    assert code == 0, err
+    assert json.loads(out)["id"]
+    code, _out, err = cli("client", "add", "--ref", "C-202", "--first-name", "Bo", "--officer",
+                          str(officer), "--phone", "07700900128", "--language", "xx_XX")
+    assert code != 0 and "has no texts" in err
