@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from starlette.requests import Request
@@ -59,6 +60,14 @@ def duration(seconds: float | None) -> str:
     return f"{mins}m"
 
 
+def language_name(code: str | None) -> str:
+    """"Urdu (Pakistan)" for ur_PK, in English for officers (Babel's CLDR names)."""
+    try:
+        return str(Locale.parse(code).get_display_name("en")) if code else "—"
+    except (ValueError, UnknownLocaleError):
+        return str(code)
+
+
 @pass_context
 def age(ctx: Context, value: str | datetime | None) -> str:
     moment, now = _moment(value), ctx.get("now")
@@ -70,7 +79,7 @@ def age(ctx: Context, value: str | datetime | None) -> str:
 env.filters.update(
     local=local_time, age=age, duration=duration, stage=labels.stage, status=labels.status,
     reason=labels.reason, role=labels.role, source=labels.source, question=labels.question,
-    mask=lambda v: mask_phone(v) if v else "—",
+    mask=lambda v: mask_phone(v) if v else "—", language_name=lambda v: language_name(v),
 )
 
 

@@ -532,7 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Each defines add_parsers(sub, add, groups) and registers its commands with @command.
 CLI_MODULES: tuple[str, ...] = ("reminders.cli", "bot.aftercare.cli", "bot.crisis_cli",
-                               "bot.privacy.cli")
+                               "bot.privacy.cli",
+                               "bot.texts_cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,7 @@ def decision(text: str) -> dict[str, Any]:
         "category": found.category if crisis and found else None,
         "why": found.label if crisis and found else None,
         "words": found.phrase if crisis and found else None,
+        "language": found.lang if crisis and found else None,
         "intent": found.intent.value if found else None,
     }
 
@@ -40,7 +41,8 @@ async def cmd_crisis_check(args: argparse.Namespace, settings: Settings) -> int:
     d = decision(args.text)
     if d["crisis"]:
         text = (f"CRISIS: alerts at once (RED), crisis contacts sent.\n"
-                f"Why: {d['why']}.\nWords: \"{d['words']}\" (frame {d['frame']})")
+                f"Why: {d['why']}.\nWords: \"{d['words']}\" (frame {d['frame']}, "
+                f"language {d['language']})")
     else:
         text = ("No crisis alert: the message goes to the officer's inbox as usual"
                 + (f" (read as {d['intent']})." if d["intent"] else "."))

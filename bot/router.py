@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from bot import conversation
+from bot import conversation, language_keyword
 from bot.aftercare import group_chat, mentor_chat
 from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
@@ -87,6 +87,8 @@ async def client_text(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
         await conversation.callback_request(tx, stored, ident, client, now)
     elif (keyword := parse_keyword(stored.message.body)) is not None:
         await _self_service(tx, stored, ident, client, now, keyword)
+    elif await language_keyword.handle(tx, stored, ident, client, now):
+        pass  # LANGUAGE (and its local words): the menu, or the language changed
     # MENTOR, a mentor's words, or the answer to an aftercare question (the latest question
     # asked wins) are taken here; anything else goes to the flow.
     elif not await mentor_chat.client_text(tx, stored, ident, client, now, active):

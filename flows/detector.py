@@ -16,6 +16,14 @@ Pipeline, all compiled once per process (`default_detector()` is cached):
 5. Guards blank idioms and ordinary senses, and clauses that speak only of the past, but only
    for the guarded frames; means and medical frames always see the whole message.
 Negation is never a guard.
+
+Other languages (Polish, Romanian, Urdu, Punjabi...) have a frame file each in
+config/crisis_lang/<code>.toml, in the same pattern language, with a `[language]` table. Every
+message is screened by English and by every language (`Screens`), whatever the client's set
+language: people switch languages, and a crisis is written in the language that comes first.
+Those detectors fold diacritics (clients text "zabic" for "zabić"), keep Gurmukhi vowel signs,
+unify Arabic/Urdu letter variants, read native digits as ASCII, and use stems (`zabi*`) instead
+of a lemmatiser (none is good enough for diacritic-less or romanised text).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from rapidfuzz.distance import Levenshtein
 from config.paths import config_file
 
 FRAMES_TOML = config_file("crisis_frames.toml")
+LANG_DIR = config_file("crisis_lang")
 # Search order, after the reviewed phrases (which keep their own categories): the frames that
 # set the fastest response first (they are never guarded).
 FRAME_ORDER = ("means", "medical", "suicidal", "self_harm", "unsafe", "farewell", "hopeless")
@@ -52,11 +61,22 @@ _SKIN_TONES = re.compile("[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
 _CLAUSE = re.compile(r"[.,;:!?\n]+|\s(?:but|though|although)\s")
 _STRETCH = re.compile(r"(\w)\1{2,}")
 _DOUBLE = re.compile(r"(\w)\1")
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 # Words too common to pick a pattern by (see Detector._anchors).
 _EVERYDAY = frozenset("""i me my a an the to of in on at it is be am are was were and or but
 not no dont cant wont do so for with this that he she they them him her you your we just
 have has had got get going go all up out off now""".split())
 GAP, WIDE_GAP = r"(?:\S+ ){0,3}", r"(?:\S+ ){0,6}"
+# Scripts whose letters must never be folded to Latin look-alikes (Arabic alef is "l" to the
+# confusables data), and Gurmukhi's nasal and gemination marks, which clients add or leave out.
+_NATIVE_SCRIPTS = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0x0A00, 0x0A7F))
+_GURMUKHI_OPTIONAL = frozenset("\u0a01\u0a02\u0a3c\u0a70\u0a71")
+# Urdu and Gurmukhi punctuation (، ؛ ؟ ۔ । ॥) ends a clause like its Latin equivalent.
+_NATIVE_STOPS = "[\u060c\u061b\u061f\u06d4\u0964\u0965]+|"
+# Arabic-keyboard letters to their Urdu forms; ł has no decomposition.
+_LETTER_VARIANTS = {"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9",
+                    "\u0647": "\u06c1", "\u0629": "\u06c1", "\u06c3": "\u06c1",
+                    "\u0142": "l", "\u0640": ""}
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,7 @@ class Screen:
     category: str  # the older category: ideation | method | overdose | safety
     words: str  # the client's words that fired it
     source: str = "frame"  # "frame" or "phrase" (config/crisis.toml)
+    lang: str = "en"  # the frame file that fired: en, pl, ro, ur, pa...
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +102,35 @@ def _latin_fold() -> dict[int, str]:
                 table[ord(char)] = c.lower()
                 break
     return table
+
+
+@lru_cache(maxsize=1)
+def _native_fold() -> dict[int, str]:
+    """The fold for the other languages: look-alikes outside the native scripts, Urdu letter
+    variants, and native digits (Urdu, Arabic-Indic, Gurmukhi, Devanagari) as ASCII."""
+    table = {k: v for k, v in _latin_fold().items()
+             if not any(a <= k <= b for a, b in _NATIVE_SCRIPTS)}
+    table.update({ord(k): v for k, v in _LETTER_VARIANTS.items()})
+    for start in (0x0660, 0x06F0, 0x0A66, 0x0966):
+        table.update({start + d: str(d) for d in range(10)})
+    return table
+
+
+@lru_cache(maxsize=64)  # every language's detector folds the same message
+def prenormalise_native(text: str) -> str:
+    """`prenormalise` for the other languages: diacritics and vowel marks of Latin and Arabic
+    script dropped (clients often leave them out), Gurmukhi vowel signs kept."""
+    if text.isascii():  # the common case: nothing to fold
+        return text.lower().replace("'", "").replace("`", "")
+    t = "".join(ch for ch in (text or "") if unicodedata.category(ch) != "Cf")
+    t = unicodedata.normalize("NFD", _SKIN_TONES.sub("", unicodedata.normalize("NFKC", t)
+                                                     .lower()))
+    t = "".join(ch for ch in t if unicodedata.category(ch) != "Mn"
+                or ("\u0a00" <= ch <= "\u0a7f" and ch not in _GURMUKHI_OPTIONAL))
+    t = unicodedata.normalize("NFC", t).translate(_native_fold())
+    for a in _APOSTROPHES:
+        t = t.replace(a, "'")
+    return t.replace("'", "")
 
 
 def prenormalise(text: str) -> str:
@@ -99,11 +149,14 @@ def prenormalise(text: str) -> str:
     return t.replace("'", "")
 
 
-def words(clause: str) -> list[str]:
-    """Letters and digits as words; emoji as words of their own; the rest is a gap."""
+def words(clause: str, marks: bool = False) -> list[str]:
+    """Letters and digits as words; emoji as words of their own; the rest is a gap. With
+    `marks`, combining vowel signs (Gurmukhi) stay inside their word."""
+    if clause.isascii():  # the common case, same result: ASCII letters and digits
+        return _ASCII_WORD.findall(clause)
     out: list[str] = []
     for ch in clause:
-        if ch.isalnum():
+        if ch.isalnum() or (marks and unicodedata.category(ch) in ("Mn", "Mc")):
             out.append(ch)
         elif unicodedata.category(ch) in ("So", "Sk") or ord(ch) >= 0x1F000:
             out.append(f" {ch} ")
@@ -171,6 +224,22 @@ class Detector:
     """The compiled screen. Build once (`default_detector()`); `screen()` is the hot path."""
 
     def __init__(self, spec: Mapping[str, Any], phrases: Iterable[tuple[str, str]] = ()) -> None:
+        language = spec.get("language", {})
+        self.lang = str(language.get("code", "en"))
+        self.language = str(language.get("name", "English"))
+        self._english = self.lang == "en"
+        # Spelling correction towards the vocabulary (romanised Urdu/Punjabi spell freely).
+        self._spelling = bool(language.get("spelling", True))
+        self._prenormalise = prenormalise if self._english else prenormalise_native
+        self._stems = False
+        self._clause = _CLAUSE
+        if not self._english:  # the file's words meet messages folded the same way
+            spec = _fold_spec(spec)
+            # The language's "but": a clause after it is judged on its own ("kiedys sie
+            # cialem, ale od 2 lat nie").
+            but = [re.escape(prenormalise_native(str(w))) for w in language.get("but", ())]
+            self._clause = re.compile(_NATIVE_STOPS + _CLAUSE.pattern + (
+                r"|\s(?:" + "|".join(but) + r")\s" if but else ""))
         self.lexicon = {str(k): str(v).split() for k, v in spec.get("lexicon", {}).items()}
         multi = {str(k): str(v) for k, v in spec.get("phrases", {}).items()}
         self._multi = (re.compile(r"(?<!\S)(" + "|".join(
@@ -193,6 +262,10 @@ class Detector:
         self.phrases = tuple((p, c) for p, c in phrases)
         for p, _ in self.phrases:
             vocab |= set(words(prenormalise(p)))
+        if not self._english:  # history words are words too: never "corrected" into others
+            for group in spec.get("guards", {}).values():
+                for p in group:
+                    vocab |= self._literals(str(p))
         self.vocab = frozenset(vocab)
         self._spell_targets = sorted(w for w in vocab if len(w) >= 5 and w.isalpha())
         self.frames = tuple(self._frame(n, frames[n]) for n in FRAME_ORDER if n in frames)
@@ -217,7 +290,8 @@ class Detector:
         for tok in pattern.split():
             if tok.startswith(("{", "/")) or tok in ("~", "~~", "$"):
                 continue
-            out |= {w for a in tok.strip("()").split("|") for w in a.split("_") if w.isalpha()}
+            out |= {w for a in tok.strip("()").split("|") for w in a.split("_")
+                    if (w.isalpha() if self._english else w and not w.endswith("*"))}
         return out
 
     def _word(self, tok: str, lemmas: bool) -> str:
@@ -228,12 +302,12 @@ class Detector:
             if alt.startswith("{") and alt.endswith("}"):
                 if alt[1:-1] not in self.classes:
                     raise ValueError(f"crisis frames: unknown class {alt}")
-                alts += self.classes[alt[1:-1]]
+                alts += [w.replace("_", " ") for w in self.classes[alt[1:-1]]]
             else:
                 alts.append(alt.replace("_", " "))
         forms = set(alts) | ({" ".join(self._lemma(w) for w in a.split()) for a in alts}
                              if lemmas else set())
-        return "(?:" + "|".join(re.escape(a) for a in sorted(forms, key=len, reverse=True)) + ")"
+        return "(?:" + "|".join(_alt_regex(a) for a in sorted(forms, key=len, reverse=True)) + ")"
 
     def _regex(self, pattern: str, lemmas: bool) -> str:
         if all(t in ("~", "~~", "$") or t.startswith("(") for t in pattern.split()):
@@ -266,9 +340,11 @@ class Detector:
                 continue
             out: set[str] = set()
             for alt in tok.split("|"):
-                ws = self.classes[alt[1:-1]] if alt.startswith("{") else [alt.replace("_", " ")]
+                ws = self.classes[alt[1:-1]] if alt.startswith("{") else [alt]
                 for w in ws:
-                    first = w.split()[0]
+                    first = w.replace("_", " ").split()[0]
+                    if first.endswith("*"):
+                        self._stems = True
                     out |= {first, self._lemma(first)}
             slots.append(frozenset(out))
         if not slots:
@@ -289,21 +365,36 @@ class Detector:
     # --- text ---------------------------------------------------------------------------
 
     def _lemma(self, word: str) -> str:
+        if not self._english:
+            return word  # no lemmatiser: the frame files use stems ("zabi*")
         return word if word in self._protect else lemma(word)
+
+    def _present_words(self, toks: list[str], lemmas: list[str]) -> frozenset[str]:
+        """Words the message has, for the pattern index; with stems, each word's prefixes
+        too ("zabije" offers "zab*", "zabi*"...)."""
+        present = set(toks) | set(lemmas)
+        if self._stems:
+            present |= {f"{t[:k]}*" for t in toks for k in range(2, len(t) + 1)}
+        return frozenset(present)
+
+    def _known(self, word: str) -> bool:
+        return self._english and _known(word)
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one detector per process; words repeat a lot
     def _fix(self, word: str) -> str:
         """A word as the frames should see it: stretched letters squashed, a misspelling of a
         vocabulary word corrected. Known English words are left alone."""
+        known = self._known
         w = _STRETCH.sub(r"\1\1", word)
-        if w != word and not (w in self.vocab or _known(w)):
+        if w != word and not (w in self.vocab or known(w)):
             single = _DOUBLE.sub(r"\1", w)
-            if single in self.vocab or _known(single):
+            if single in self.vocab or known(single):
                 return single
-        if len(w) < 5 or not w.isalpha() or w in self.vocab or _known(w):
+        if (len(w) < 5 or not w.isalpha() or w in self.vocab or known(w)
+                or not self._spelling):
             # Dropped g ("goin", "cuttin", "nothin"): restored when that makes a known word.
-            if w.endswith("in") and w.isalpha() and w not in self.vocab and not _known(w) and (
-                    w + "g" in self.vocab or _known(w + "g")):
+            if self._english and w.endswith("in") and w.isalpha() and w not in self.vocab and (
+                    not known(w) and (w + "g" in self.vocab or known(w + "g"))):
                 return w + "g"
             return w
         limit = 2 if len(w) >= 9 else 1
@@ -317,9 +408,9 @@ class Detector:
         """The message as matching text (words joined by spaces) and each word's clause."""
         out: list[str] = []
         clause_of: list[int] = []
-        for i, clause in enumerate(_CLAUSE.split(prenormalise(text))):
+        for i, clause in enumerate(self._clause.split(self._prenormalise(text))):
             ws: list[str] = []
-            for w in words(clause):
+            for w in words(clause, not self._english):
                 ws.extend(self.lexicon.get(w, (w,)))
             joined = " ".join(ws)
             if self._multi is not None:
@@ -373,7 +464,7 @@ class Detector:
             return None
         toks = norm.split(" ")
         lemmas = [self._lemma(w) for w in toks]
-        present = frozenset(toks) | frozenset(lemmas)
+        present = self._present_words(toks, lemmas)
         cands = [frame.any_of.candidates(present) for frame in self.frames]
         phrase = self._phrase_candidates(toks)
         # Most messages are ordinary: no pattern's telling word, no phrase. Done.
@@ -398,7 +489,8 @@ class Detector:
             m = pattern.search(view(category not in UNGUARDED_PHRASES)[0])
             if m:
                 name = PHRASE_FRAME.get(category, "suicidal")
-                return Screen(name, self.label(name), category, m.group(0).strip(), "phrase")
+                return Screen(name, self.label(name), category, m.group(0).strip(), "phrase",
+                              self.lang)
         for frame, candidates in zip(self.frames, cands, strict=True):
             found = self._frame_hit(frame, view(frame.guarded), present, candidates)
             if found:
@@ -408,6 +500,8 @@ class Detector:
     def _phrase_candidates(self, toks: list[str]) -> list[int]:
         found: set[int] = set()
         by_first = self._phrase_by_first
+        if not by_first:  # the other languages have frames only
+            return []
         for t in set(toks):
             found.update(by_first.get(t, ()))
             for k in range(2, len(t)):
@@ -420,7 +514,8 @@ class Detector:
             for pat, text in ((p.surface, texts[0]), (p.lemma, texts[1])):
                 m = pat.search(text)
                 if m:
-                    return Screen(frame.name, frame.label, frame.category, _words_of(m, texts, text))
+                    return Screen(frame.name, frame.label, frame.category,
+                                  _words_of(m, texts, text), lang=self.lang)
         for group in frame.all_of:
             hits = []
             for p in group:
@@ -429,7 +524,8 @@ class Detector:
                     break
                 hits.append(m.group(0).strip())
             else:
-                return Screen(frame.name, frame.label, frame.category, " … ".join(hits))
+                return Screen(frame.name, frame.label, frame.category, " … ".join(hits),
+                              lang=self.lang)
         return None
 
     def label(self, frame: str) -> str:
@@ -458,6 +554,47 @@ def _words_of(m: re.Match[str], texts: tuple[str, str], text: str) -> str:
     return " ".join(surface[i] for i in idx) if idx else m.group(0).strip()
 
 
+def _fold_word(w: str) -> str:
+    return w if w.startswith("{") or not w else prenormalise_native(w)
+
+
+def _fold_pattern(pattern: str) -> str:
+    """A pattern's literal words folded like a message (diacritics, nukta, letter variants);
+    operators, {CLASSES} and /regexes/ kept."""
+    out = []
+    for tok in pattern.split():
+        if tok in ("~", "~~", "$") or tok.startswith("/"):
+            out.append(tok)
+            continue
+        opt = tok.startswith("(") and tok.endswith(")")
+        body = "|".join(_fold_word(a) for a in (tok[1:-1] if opt else tok).split("|"))
+        out.append(f"({body})" if opt else body)
+    return " ".join(out)
+
+
+def _fold_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    def fold_list(v: Any) -> list[Any]:
+        return [fold_list(x) if isinstance(x, list) else _fold_pattern(str(x)) for x in v]
+
+    out: dict[str, Any] = dict(spec)
+    for table in ("lexicon", "phrases"):
+        out[table] = {prenormalise_native(k): prenormalise_native(str(v))
+                      for k, v in spec.get(table, {}).items()}
+    out["classes"] = {k: [prenormalise_native(str(w)) for w in v]
+                      for k, v in spec.get("classes", {}).items()}
+    out["frames"] = {n: {k: fold_list(v) if k in ("patterns", "all") else v
+                         for k, v in f.items()} for n, f in spec.get("frames", {}).items()}
+    out["guards"] = {k: fold_list(v) for k, v in spec.get("guards", {}).items()}
+    return out
+
+
+def _alt_regex(alt: str) -> str:
+    """One alternative of a slot: literal words; a final "*" makes the last one a stem."""
+    if len(alt) > 2 and alt.endswith("*"):
+        return re.escape(alt[:-1]) + r"\S*"
+    return re.escape(alt)
+
+
 def _phrase_regex(norm: str) -> str:
     """A reviewed phrase: whole words, in order, any spacing; stretched letters tolerated."""
     body = r"\s*".join(re.escape(t) for t in norm.split())
@@ -472,6 +609,55 @@ def load_frames(path: Path | str | None = None) -> dict[str, Any]:
 @lru_cache(maxsize=8)
 def build_detector(phrases: tuple[tuple[str, str], ...], path: str | None = None) -> Detector:
     return Detector(load_frames(path), phrases)
+
+
+class Screens:
+    """English (with the reviewed phrases) first, then every other language's frames: the
+    first that fires explains."""
+
+    def __init__(self, detectors: Sequence[Detector]) -> None:
+        self.detectors = tuple(detectors)
+
+    def screen(self, text: str) -> Screen | None:
+        for d in self.detectors:
+            found = d.screen(text)
+            if found is not None:
+                return found
+        return None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(d.lang for d in self.detectors)
+
+
+def language_files(folder: Path | None = None) -> list[Path]:
+    """The other languages' frame files, one per language code (config/crisis_lang/*.toml)."""
+    return sorted((folder or LANG_DIR).glob("*.toml"))
+
+
+def _with_shared_time_words(spec: Mapping[str, Any], others: Sequence[Mapping[str, Any]],
+                            ascii_only: bool = False) -> dict[str, Any]:
+    """`spec` with every language's history and present markers added to its own: clients
+    mix languages ("pichle saal overdose se mar gaya"), and a clause that speaks of the past in
+    one language must not alert in another's frames."""
+    guards = dict(spec.get("guards", {}))
+    for key in ("history", "present"):
+        mine = list(guards.get(key, ()))
+        for other in others:
+            mine += [str(p) for p in other.get("guards", {}).get(key, ())
+                     if p not in mine and (str(p).isascii() or not ascii_only)]
+        guards[key] = mine
+    return {**spec, "guards": guards}
+
+
+@lru_cache(maxsize=8)
+def build_screens(phrases: tuple[tuple[str, str], ...]) -> Screens:
+    english = load_frames()
+    specs = [load_frames(p) for p in language_files()]
+    everyone = [english, *specs]
+    return Screens([
+        Detector(_with_shared_time_words(english, specs, ascii_only=True), phrases),
+        *(Detector(_with_shared_time_words(s, everyone)) for s in specs)])
 
 
 CRISIS_CATEGORIES = ("suicidal", "means", "farewell", "hopeless", "medical", "self_harm", "unsafe")

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from flows.crisis import CrisisConfig, Phrases, load_crisis_config
-from flows.detector import Detector, Screen, build_detector, prenormalise
+from flows.detector import Screen, Screens, build_screens, prenormalise
 
 __all__ = ["Detection", "Intent", "classify", "detect", "load_crisis_config", "normalise", "screen"]
 
@@ -42,6 +42,7 @@ class Detection:
     category: str | None = None  # crisis category: ideation | method | overdose | safety
     frame: str | None = None  # crisis frame (flows/detector.py): suicidal, means, medical...
     label: str | None = None  # the frame in plain language, for officers
+    lang: str | None = None  # the crisis frame file that fired (en, pl, ro, ur, pa...)
 
     @property
     def explanation(self) -> str:
@@ -51,9 +52,17 @@ class Detection:
         return f"matched \"{self.phrase}\"" if self.phrase else ""
 
 
-OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "/stop"})
-OPT_IN_WORDS = frozenset({"start", "unstop", "/start"})
-HELP_WORDS = frozenset({"help", "info", "/help"})
+# STOP stays STOP in every language (carriers act on it); these are local equivalents, also as
+# the whole message, whatever the client's set language. "ajutor" (Romanian "help!") is not
+# here: alone it reads as a crisis, which the screen decides first.
+LOCAL_OPT_OUT = frozenset({"wypisz", "wypisz mnie", "dezabonare", "dezabonez", "band karo",
+                           "bas karo", "بند کرو", "ਬੰਦ ਕਰੋ"})
+LOCAL_OPT_IN = frozenset({"wznow", "pornire", "shuru", "شروع", "ਸ਼ੁਰੂ"})
+LOCAL_HELP = frozenset({"pomoc", "informacje", "madad", "مدد", "ਮਦਦ"})
+OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "/stop"}
+                          | LOCAL_OPT_OUT)
+OPT_IN_WORDS = frozenset({"start", "unstop", "/start"} | LOCAL_OPT_IN)
+HELP_WORDS = frozenset({"help", "info", "/help"} | LOCAL_HELP)
 
 _APOSTROPHES = "\u2019\u2018\u02bc`\u00b4'"
 _INVISIBLE = re.compile("[\ufe0e\ufe0f\u200d\u200b\U0001f3fb-\U0001f3ff]")
@@ -112,7 +121,7 @@ _Callback = list[tuple[re.Pattern[str], str]]
 _last: list[Any] = [None, None]
 
 
-def _compiled(phrases: Phrases) -> tuple[Detector, _Callback, re.Pattern[str] | None]:
+def _compiled(phrases: Phrases) -> tuple[Screens, _Callback, re.Pattern[str] | None]:
     # Hashing the whole phrase list on every message costs more than screening it: the
     # same Phrases object (the shipped config) comes back each time, so check identity first.
     if _last[0] is phrases:
@@ -122,11 +131,11 @@ def _compiled(phrases: Phrases) -> tuple[Detector, _Callback, re.Pattern[str] | 
 
 
 @lru_cache(maxsize=8)
-def _compile(phrases: Phrases) -> tuple[Detector, _Callback, re.Pattern[str] | None]:
+def _compile(phrases: Phrases) -> tuple[Screens, _Callback, re.Pattern[str] | None]:
     callback = [(re.compile(phrase_pattern(p)), p) for p in phrases.callback if normalise(p)]
     anything = (re.compile("|".join(f"(?:{pat.pattern})" for pat, _ in callback))
                 if callback else None)
-    return build_detector(phrases.crisis), callback, anything
+    return build_screens(phrases.crisis), callback, anything
 
 
 def screen(text: str, phrases: Phrases | CrisisConfig | None = None) -> Screen | None:
@@ -135,7 +144,8 @@ def screen(text: str, phrases: Phrases | CrisisConfig | None = None) -> Screen |
 
 
 def crisis_detection(found: Screen) -> Detection:
-    return Detection(Intent.CRISIS, found.words, found.category, found.frame, found.label)
+    return Detection(Intent.CRISIS, found.words, found.category, found.frame, found.label,
+                     found.lang)
 
 
 def _alone(text: str) -> str:

@@ -34,8 +34,18 @@ class ParseResult:
 
 FAIL = ParseResult(False)
 
-YES_WORDS: tuple[str, ...] = ("y", "yes", "yeah", "yep", "yup", "ya", "yea", "yah", "aye", "ye")
-NO_WORDS: tuple[str, ...] = ("n", "no", "nah", "nope", "na", "not really", "no thanks", "never")
+# Yes and no in the clients' other languages, accepted whatever their set language (people
+# answer in the language that comes first): Polish, Romanian, Urdu and Punjabi, romanised and
+# in their scripts. Numbers need nothing: Urdu (۰-۹) and Gurmukhi (੦-੯) digits are Unicode
+# decimal digits, which parse_number and the shortcuts already read.
+LOCAL_YES: tuple[str, ...] = ("tak", "da", "haan", "han", "haa", "ji", "jee", "ji haan", "ہاں",
+                              "جی", "جی ہاں", "ਹਾਂ", "ਹਾਂਜੀ", "ਜੀ", "ਜੀ ਹਾਂ")
+LOCAL_NO: tuple[str, ...] = ("nie", "nu", "nahi", "nahin", "nai", "nhi", "jee nahi", "ji nahi", "نہیں",
+                             "نہ", "جی نہیں", "ਨਹੀਂ", "ਨਾ", "ਜੀ ਨਹੀਂ")
+YES_WORDS: tuple[str, ...] = ("y", "yes", "yeah", "yep", "yup", "ya", "yea", "yah", "aye", "ye",
+                              *LOCAL_YES)
+NO_WORDS: tuple[str, ...] = ("n", "no", "nah", "nope", "na", "not really", "no thanks", "never",
+                             *LOCAL_NO)
 SKIP_WORDS: tuple[str, ...] = (
     "0", "skip", "no", "n", "nah", "nope", "none", "nothing", "no thanks", "not really", "na",
     "n/a", "nothing to add", "all good", "nothing else",

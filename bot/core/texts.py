@@ -26,19 +26,55 @@ class MissingText(KeyError):
     """A message key with no text in any catalog: a programming error, never sent as a blank."""
 
 
+# Texts that keep someone safe (crisis, discharge safety, STOP/HELP confirmations, the safety
+# questions). An unreviewed (fuzzy) translation of one is never sent: the client gets the
+# English text with ENGLISH_NOTE, one line in their own language saying why. Any other
+# unreviewed text is simply sent in English (a wrong question is safer untranslated than
+# mistranslated, and a note on every message would cost a segment each). docs/translations.md.
+SAFETY_KEYS = frozenset({
+    "crisis.reply", "crisis.ack", "crisis.ack_overdose", "escalation.client_ack",
+    "mentor.support_passed", "help.reply", "optout.confirm", "optin.confirm", "onboarding.done",
+    "checkin.safe", "weekly.item9", "onboarding.consent_v1",
+})
+SAFETY_PREFIXES = ("crisis.", "safety.", "discharge.")
+ENGLISH_NOTE = "common.english_note"
+
+
+def is_safety(key: str) -> bool:
+    base = key.removesuffix(".discreet")
+    return base in SAFETY_KEYS or base.startswith(SAFETY_PREFIXES)
+
+
 @cache
-def catalog(locale: str) -> Mapping[str, str]:
-    merged: dict[str, str] = {}
+def _entries(locale: str) -> tuple[Mapping[str, str], Mapping[str, str]]:
+    """(reviewed, drafts) of a locale: an entry is reviewed when it has a text and no fuzzy
+    flag (a translator unticks "Needs work" in Poedit / "Needs editing" in Weblate)."""
+    reviewed: dict[str, str] = {}
+    drafts: dict[str, str] = {}
     folder = LOCALE_DIR / locale / "LC_MESSAGES"
     for po in sorted(folder.glob("*.po")):
         with po.open("rb") as fh:
             cat = read_po(fh, locale=locale)
         for msg in cat:
-            if msg.id and msg.string and not msg.fuzzy:
-                if msg.id in merged:
-                    raise ValueError(f"message id {msg.id!r} defined twice (again in {po.name})")
-                merged[str(msg.id)] = str(msg.string)
-    return merged
+            if not msg.id:
+                continue
+            if msg.id in reviewed or msg.id in drafts:
+                raise ValueError(f"message id {msg.id!r} defined twice (again in {po.name})")
+            if msg.string and not msg.fuzzy:
+                reviewed[str(msg.id)] = str(msg.string)
+            else:
+                drafts[str(msg.id)] = str(msg.string or "")
+    return reviewed, drafts
+
+
+def catalog(locale: str) -> Mapping[str, str]:
+    """The reviewed texts of a locale: the only ones ever sent."""
+    return _entries(locale)[0]
+
+
+def drafts(locale: str) -> Mapping[str, str]:
+    """Entries not yet reviewed (fuzzy or empty): never sent, except ENGLISH_NOTE."""
+    return _entries(locale)[1]
 
 
 @cache
@@ -65,10 +101,22 @@ def render(
     loc = locale if locale and locale in _locales() else DEFAULT_LOCALE
     keys = ([f"{key}.discreet"] if discreet else []) + [key]
     for k in keys:
-        for cat in (catalog(loc), catalog(DEFAULT_LOCALE)):
-            if k in cat:
-                return cat[k].format(**(params or {}))
+        if k in catalog(loc):
+            return catalog(loc)[k].format(**(params or {}))
+        if k in catalog(DEFAULT_LOCALE):
+            text = catalog(DEFAULT_LOCALE)[k].format(**(params or {}))
+            note = english_note(loc) if is_safety(k) else None
+            return f"{text}\n{note}" if note else text
     raise MissingText(key)
+
+
+def english_note(locale: str) -> str | None:
+    """The one line told with a safety text sent in English: the reviewed note, else its
+    draft (it only says the message is in English; a safety text itself never goes as a
+    draft); None for English or a language without one."""
+    if locale == DEFAULT_LOCALE or locale not in _locales():
+        return None
+    return catalog(locale).get(ENGLISH_NOTE) or drafts(locale).get(ENGLISH_NOTE) or None
 
 
 def format_when(moment: datetime, tz: str, locale: str | None = None) -> str:

@@ -180,9 +180,9 @@ async def test_client_timeline_shows_each_answer_under_its_question(harness: Har
         await panel.close()
     timeline = html[html.index('id="messages"'):]
     happy = timeline.index("how happy")
-    seven = timeline.index("</span>7")
+    seven = timeline.index("dir=\"auto\">7")
     anxious = timeline.index("how anxious")
-    three = timeline.index("</span>3")
+    three = timeline.index("dir=\"auto\">3")
     assert happy < seven < anxious < three
     third = timeline[three:].index('class="out')  # the next question follows the answer
     assert third > 0
