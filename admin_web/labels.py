@@ -94,3 +94,17 @@ def question(code: str | None) -> str:
 
 def role(code: str | None) -> str:
     return label(code, ROLE_LABELS)
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(code, name in English) for every locale with texts, English first."""
+    from babel import Locale
+
+    from bot.core.texts import available_locales
+
+    codes = sorted(available_locales(), key=lambda c: (c != "en_GB", c))
+    return [(c, Locale.parse(c).get_display_name("en") or c) for c in codes]
+
+
+def language(code: str | None) -> str:
+    return dict(language_choices()).get(code or "", code or "—")

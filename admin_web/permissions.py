@@ -24,6 +24,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "caseload": frozenset({"officer", "supervisor"}),
     "client": frozenset({"officer", "supervisor"}),
     "client.reassign": frozenset({"supervisor"}),
+    # An officer adds to their own caseload; a supervisor picks the officer.
+    "client.add": frozenset({"officer", "supervisor"}),
     "calendar": frozenset({"officer", "supervisor"}),
     "unmatched": frozenset({"officer", "supervisor"}),
     "unmatched.replace": frozenset({"supervisor"}),

@@ -70,6 +70,7 @@ def age(ctx: Context, value: str | datetime | None) -> str:
 env.filters.update(
     local=local_time, age=age, duration=duration, stage=labels.stage, status=labels.status,
     reason=labels.reason, role=labels.role, source=labels.source, question=labels.question,
+    language=labels.language,
     mask=lambda v: mask_phone(v) if v else "—",
 )
 

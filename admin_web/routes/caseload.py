@@ -10,13 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin_web import labels
-from admin_web.auth import guard
+from admin_web.auth import flash, guard
 from admin_web.csvout import csv_response
 from admin_web.permissions import User, caseload_scope
 from admin_web.templating import page
-from admin_web.web import db, now
+from admin_web.web import db, field, now, read_form, see_other
 from bot.core.audit import audit
-from bot.core.people import CASE_ROLES_SQL, STAGES, STATUSES
+from bot.core.db import Tx
+from bot.core.people import CASE_ROLES_SQL, STAGES, STATUSES, Contact, InputError, add_client
 
 MAX_ROWS = 500
 
@@ -98,8 +99,65 @@ async def caseload_csv(request: Request, user: User) -> Response:
          r["last_heard"], r["unreachable_since"]) for r in rows))
 
 
+async def _new_client_page(request: Request, user: User, form: dict[str, str],
+                           error: str | None = None) -> Response:
+    officers = await db(request).all(
+        "SELECT id, name FROM staff WHERE role IN " + CASE_ROLES_SQL + " AND active = 1"
+        " ORDER BY name") if user.role == "supervisor" else []
+    return await page(request, "client_new.html", form=form, error=error, officers=officers,
+                      stages=STAGES, languages=labels.language_choices(),
+                      sources=labels.SOURCE_LABELS, status_code=400 if error else 200)
+
+
+NEW_FIELDS = ("ref", "first_name", "officer", "phone", "language", "stage", "area",
+              "referral_source", "consented")
+
+
+@guard("client.add")
+async def new_client_form(request: Request, user: User) -> Response:
+    return await _new_client_page(request, user, {"language": "en_GB", "stage": "referral"})
+
+
+@guard("client.add")
+async def new_client(request: Request, user: User) -> Response:
+    raw = await read_form(request)
+    form = {k: field(raw, k) for k in NEW_FIELDS}
+    # An officer adds to their own caseload only, whatever the form says.
+    officer = form["officer"] if user.role == "supervisor" else str(user.id)
+    moment = now(request)
+
+    async def work(tx: Tx) -> int:
+        if not officer.isdigit():
+            raise InputError("officer: choose one from the list")
+        if form["referral_source"] and form["referral_source"] not in labels.SOURCE_LABELS:
+            raise InputError("referral source: choose one from the list")
+        client_id = await add_client(
+            tx, moment, ref=form["ref"], first_name=form["first_name"],
+            officer_id=int(officer), contact=Contact(form["phone"] or None, None),
+            language=form["language"], stage=form["stage"],
+            consented=form["consented"] == "yes", area=form["area"] or None,
+            referral_source=form["referral_source"] or None, actor=user.actor)
+        from bot.conversation import after_client_added
+        from reminders.planner import plan_client
+
+        await after_client_added(tx, moment, client_id)
+        await plan_client(tx, moment, client_id)  # consented: check-ins from today
+        return client_id
+
+    try:
+        client_id = await db(request).write(work)
+    except (InputError, ValueError, LookupError) as exc:
+        return await _new_client_page(request, user, form, str(exc))
+    await flash(request, user, f"Client {form['ref']} added."
+                + ("" if form["consented"] == "yes" else " No consent recorded yet: nothing"
+                   " routine is sent until it is."))
+    return see_other(f"/admin/clients/{client_id}")
+
+
 def routes() -> list[Route]:
     return [
         Route("/clients", caseload_page, methods=["GET"]),
+        Route("/clients/new", new_client_form, methods=["GET"]),
+        Route("/clients/new", new_client, methods=["POST"]),
         Route("/clients.csv", caseload_csv, methods=["GET"]),
     ]

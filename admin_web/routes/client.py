@@ -19,6 +19,7 @@ from starlette.routing import Route
 from admin_web import actions, calendar_data
 from admin_web.auth import flash, guard
 from admin_web.charts import Series, line_chart
+from admin_web.labels import language_choices
 from admin_web.permissions import User, allowed, client_in_charge, client_in_reach
 from admin_web.routes.queue import OUTCOMES, escalations_for
 from admin_web.templating import page
@@ -195,7 +196,7 @@ async def client_page(request: Request, user: User) -> Response:
         calendar=await calendar_data.for_client(database, client_id),
         heightened=bool(client["heightened_until"]
                         and parse_iso(client["heightened_until"]) > moment),
-        can_reassign=allowed(user.role, "client.reassign"),
+        can_reassign=allowed(user.role, "client.reassign"), languages=language_choices(),
         can_change=await client_in_charge(database, user, client_id))
 
 
@@ -269,6 +270,30 @@ async def _profile(tx: Tx, user: User, client_id: int, form: Any, moment: dateti
     return "Officer changed."
 
 
+async def _settings(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    changed = await actions.update_profile(
+        tx, moment, client_id, {k: field(form, k) for k in actions.PROFILE_FIELDS}, user.actor)
+    if not changed:
+        return "Nothing changed."
+    return "Profile saved: " + ", ".join(PROFILE_WORDS[k] for k in changed) + "." + (
+        " Check-ins not yet sent are moved to the new times." if {
+            "checkin_time", "quiet_start", "quiet_end"} & set(changed) else "")
+
+
+PROFILE_WORDS = {"discreet": "wording", "language": "language", "checkin_time": "check-in time",
+                 "quiet_start": "quiet hours", "quiet_end": "quiet hours end"}
+
+
+async def _link_code(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    """A one-time code the client sends to the bot on Telegram (no raw chat id to type)."""
+    from bot.core.identities import LINK_CODE_TTL, new_link_code
+
+    code = await new_link_code(tx, moment, client_id=client_id, actor=user.actor)
+    hours = int(LINK_CODE_TTL.total_seconds() // 3600)
+    return (f"Telegram link code: {code}. Give it to the client in person or by phone: they"
+            f" send /start {code} to the bot. One use, valid {hours} hours.")
+
+
 async def _discharge(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
     if field(form, "kind") != "custody-release":
         raise InputError("record a rehab discharge by moving the stage")
@@ -285,6 +310,8 @@ def routes() -> list[Route]:
         Route("/clients/{id:int}/note", _action(_notes), methods=["POST"]),
         Route("/clients/{id:int}/link", _action(_link), methods=["POST"]),
         Route("/clients/{id:int}/release", _action(_discharge), methods=["POST"]),
+        Route("/clients/{id:int}/settings", _action(_settings), methods=["POST"]),
+        Route("/clients/{id:int}/link-code", _action(_link_code), methods=["POST"]),
         Route("/clients/{id:int}/reassign", _action(_profile, "client.reassign"),
               methods=["POST"]),
     ]
