@@ -108,3 +108,33 @@ def language_choices() -> list[tuple[str, str]]:
 
 def language(code: str | None) -> str:
     return dict(language_choices()).get(code or "", code or "—")
+
+
+# Where an escalation came from, as the queue card says it ("raised from ...").
+ESCALATION_SOURCE_LABELS = {
+    "answer": "a message or answer", "message": "a message", "delivery": "a failed delivery",
+    "discharge_event": "a discharge", "mentor": "a peer mentor",
+    "mentor_concern": "a peer mentor", "aftercare": "aftercare", "unmatched": "an unknown number",
+}
+CHANNEL_LABELS = {"sms": "SMS", "telegram": "Telegram", "sim": "Simulator"}
+
+
+def escalation_source(code: str | None) -> str:
+    return label(code, ESCALATION_SOURCE_LABELS).lower()
+
+
+def channel(code: str | None) -> str:
+    return label(code, CHANNEL_LABELS)
+
+
+def passed_on(level: int | None) -> str:
+    """An alert chain level in words: 0 is the first alert, then each step up the chain."""
+    return "first alert" if not level else f"passed on (step {level + 1})"
+
+
+def words(code: str | None) -> str:
+    """A stored code ("client.profile_changed", "link_code") said in words, for the audit log."""
+    if not code:
+        return "—"
+    text = code.replace(".", " ").replace("_", " ").replace(":", " ")
+    return text[:1].upper() + text[1:]

@@ -23,7 +23,8 @@ from admin_web.labels import language_choices
 from admin_web.permissions import User, allowed, client_in_charge, client_in_reach
 from admin_web.routes.queue import OUTCOMES, escalations_for
 from admin_web.templating import page
-from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
+from admin_web.urgency import add_urgency
+from admin_web.web import db, field, int_field, now, path_int, read_form, see_other, service
 from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
@@ -175,8 +176,10 @@ async def client_page(request: Request, user: User) -> Response:
     scores = await database.all(
         "SELECT scale_id, total, detail, at FROM scores WHERE client_id = ?"
         " ORDER BY at DESC LIMIT 30", (client_id,))
-    escalations = await escalations_for(database, user, "e.client_id = ?", (client_id,),
-                                        "e.status = 'resolved', e.created_at DESC", 50)
+    escalations = await add_urgency(database, await escalations_for(
+        database, user, "e.client_id = ?", (client_id,),
+        "e.status = 'resolved', e.created_at DESC", 50), moment,
+        service(request).settings.timezone)
     notes = await database.all(
         "SELECT n.body, n.at, s.name FROM client_notes n JOIN staff s ON s.id = n.staff_id"
         " WHERE n.client_id = ? ORDER BY n.at DESC, n.id DESC", (client_id,))
