@@ -129,3 +129,46 @@ async def test_a_telegram_link_code_instead_of_a_chat_id(harness: Harness, demo:
     await harness.settle()
     assert await harness.db.value("SELECT client_id FROM identities WHERE channel = 'telegram'"
                                   " AND address = '555123' AND active = 1") == sam
+
+
+async def test_the_caseload_puts_those_needing_attention_first(harness: Harness, demo: Demo,
+                                                               panels: Any) -> None:
+    from bot.core.clock import iso
+    from bot.escalation.findings import raise_finding
+    from reminders.calendar import add_appointment
+
+    sam, jo, kim, alex = (demo.clients[r] for r in ("D-001", "D-002", "D-004", "D-003"))
+    moment = harness.clock.now()
+
+    async def world(tx: Any) -> None:
+        await raise_finding(tx, moment, kim, "RED", "crisis_text", source="answer")
+        await tx.execute(
+            "INSERT INTO inbound (channel, provider_id, address, body, client_id, received_at,"
+            " status, inbox) VALUES ('sim', 'sim-need-1', 'client-d-002', 'can you ring me', ?,"
+            " ?, 'processed', 'outside_flow')", (jo, iso(moment - timedelta(days=3))))
+        for day in (1, 2, 3):  # three check-ins asked since Sam last wrote
+            await tx.execute(
+                "INSERT INTO timers (key, kind, client_id, due_at, payload, created_at, status,"
+                " outcome, done_at) VALUES (?, 'checkin', ?, ?, '{}', ?, 'done', 'started', ?)",
+                (f"checkin:{sam}:t{day}", sam, iso(moment - timedelta(days=day)), iso(moment),
+                 iso(moment - timedelta(days=day))))
+        await add_appointment(tx, moment, client_id=alex, kind="court",
+                              at=moment + timedelta(days=2), actor="test")
+
+    await harness.write(world)
+    priya = await signed_in(panels, "priya")
+    page = (await priya.get("/admin/clients")).text
+    order = [page.index(f'href="/admin/clients/{c}"') for c in (kim, sam, jo)]
+    assert order == sorted(order), "RED first, then 3 unanswered, then unread"
+    assert "RED alert open" in page and "3 check-ins unanswered" in page and "1 unread" in page
+    assert page.index(f'href="/admin/clients/{jo}"') < page.index(f'href="/admin/clients/{alex}"')
+    only = (await priya.get("/admin/clients?attention=1")).text
+    assert f'href="/admin/clients/{alex}"' not in only and f'href="/admin/clients/{kim}"' in only
+    assert 'name="attention" value="1" checked' in only  # the filter stays in the URL and form
+    by_ref = (await priya.get("/admin/clients?sort=ref")).text
+    refs = [by_ref.index(f'href="/admin/clients/{c}"') for c in (sam, jo, alex, kim)]
+    assert refs == sorted(refs) and '<option value="ref" selected>' in by_ref
+    by_appt = (await priya.get("/admin/clients?sort=next_appointment&attention=")).text
+    assert by_appt.index(f'href="/admin/clients/{alex}"') < by_appt.index(
+        f'href="/admin/clients/{sam}"')
+    assert "None booked" in by_appt
