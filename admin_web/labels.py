@@ -88,8 +88,40 @@ def source(code: str | None) -> str:
     return label(code, SOURCE_LABELS)
 
 
+# Short names for the ONS4 items (ONS's own: life satisfaction, worthwhile, happiness, anxiety).
+ONS4_ITEMS = {"satisfied": "Life satisfaction", "worthwhile": "Worthwhile",
+              "happy": "Happiness", "anxious": "Anxiety"}
+SUBSCALE_LABELS = {"P": "Positive feelings (P)", "N": "Negative feelings (N)",
+                   "B": "Balance (B = P - N)", "anxiety": "Anxiety", "depression": "Depression"}
+
+
+def scale_short(scale_id: str) -> str:
+    """'PHQ-4', 'K10', 'SPANE-12': a scale's title without its bracketed detail."""
+    from flows.scales import SCALES
+
+    scale = SCALES.get(scale_id)
+    return scale.title.split(" (")[0] if scale else label(scale_id, {})
+
+
 def question(code: str | None) -> str:
+    """A question key in words; a scale item ("phq4_nervous") by the scale's own item label."""
+    if code and code not in QUESTION_LABELS:
+        from flows.scales import SCALES
+
+        for scale_id, scale in SCALES.items():
+            if code.startswith(scale_id + "_"):
+                item_id = code[len(scale_id) + 1:]
+                if scale_id == "ons4" and item_id in ONS4_ITEMS:
+                    return f"ONS4 {ONS4_ITEMS[item_id].lower()}"
+                try:
+                    return f"{scale_short(scale_id)}: {scale.item(item_id).label}"
+                except ValueError:
+                    break
     return label(code, QUESTION_LABELS)
+
+
+def band(code: str | None) -> str:
+    return label(code, {"very_high": "Very high", "very_low": "Very low"}).lower()
 
 
 def role(code: str | None) -> str:

@@ -71,7 +71,9 @@ env.filters.update(
     local=local_time, age=age, duration=duration, stage=labels.stage, status=labels.status,
     reason=labels.reason, role=labels.role, source=labels.source, question=labels.question,
     language=labels.language, esc_source=labels.escalation_source, channel=labels.channel,
-    passed_on=labels.passed_on, words=labels.words,
+    passed_on=labels.passed_on, words=labels.words, band=labels.band,
+    subscale=lambda v: labels.label(v, labels.SUBSCALE_LABELS),
+    ons4_item=lambda v: labels.label(v, labels.ONS4_ITEMS),
     ack_method=lambda v: labels.label(v, labels.ACK_METHOD_LABELS),
     mask=lambda v: mask_phone(v) if v else "—",
 )

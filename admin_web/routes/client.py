@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from admin_web import actions, calendar_data
+from admin_web import actions, calendar_data, labels
 from admin_web.auth import flash, guard
 from admin_web.charts import Series, line_chart
 from admin_web.labels import language_choices
@@ -119,10 +119,25 @@ async def _charts(database: Any, client_id: int, since: str) -> tuple[list[Any],
         title = scale.title if scale else scale_id
         y_range = (scale.lo * len(scale.items), scale.hi * len(scale.items)) \
             if scale and scale.summed else None
+        # Where each band after the first begins, so a reader sees which band a point is in.
+        thresholds = [(b.lo, labels.band(b.label)) for b in scale.total_bands[1:]] \
+            if scale else []
         chart = line_chart(title, [Series(title, [(parse_iso(r["at"]), r["total"])
-                                                  for r in rows])], y_range)
+                                                  for r in rows])], y_range,
+                           thresholds=thresholds)
         if chart:
             scale_charts.append(chart)
+    # SPANE has no total: its balance (B = P - N, -24 to 24) over time, zero drawn.
+    rows = await database.all(
+        "SELECT at, detail FROM scores WHERE client_id = ? AND scale_id = 'spane12'"
+        " ORDER BY at", (client_id,))
+    points = [(parse_iso(r["at"]), float(b)) for r in rows
+              if isinstance(b := json.loads(r["detail"] or "{}").get("subscales", {}).get("B"),
+                            int | float)]
+    chart = line_chart("SPANE balance (B = P - N)", [Series("Balance", points)], (-24, 24),
+                       thresholds=[(0, "more positive above")])
+    if chart:
+        scale_charts.append(chart)
     return charts, scale_charts
 
 
@@ -191,10 +206,11 @@ async def client_page(request: Request, user: User) -> Response:
     return await page(
         request, "client.html", client=client, identities=identities, history=history,
         timeline=timeline, answers=answers,
-        scores=[dict(s) | {"bands": json.loads(s["detail"]).get("bands", {})} for s in scores],
+        scores=[dict(s) | {"bands": (d := json.loads(s["detail"] or "{}")).get("bands", {}),
+                           "subscales": d.get("subscales", {})} for s in scores],
         trends=trends, scale_charts=scale_charts, escalations=escalations, notes=notes,
         flow_titles={f.id: f.title for f in registry.all_flows()}, media_of=media_of,
-        scale_titles={k: v.title for k, v in SCALES.items()},
+        scale_titles={k: labels.scale_short(k) for k in SCALES},
         officers=officers, stages=STAGES, flows=registry.all_flows(), outcomes=OUTCOMES,
         calendar=await calendar_data.for_client(database, client_id),
         heightened=bool(client["heightened_until"]
