@@ -182,7 +182,8 @@ async def cmd_reminders_list(args: argparse.Namespace, settings: Settings) -> li
     data = [r.as_dict() for r in rows]
     emit(args, data, "\n".join(
         f"{r.due_local}  {r.client_ref or '-':<10} {r.kind:<14} {r.what}"
-        + (f"  (for {r.event_local})" if r.event_local else "") for r in rows)
+        + (f"  (for {r.event_local})" if r.event_local else "")
+        + (f"  SKIPPED: {r.skip}" if r.skip else "") for r in rows)
         or "nothing pending")
     return data
 
