@@ -172,3 +172,33 @@ async def test_the_caseload_puts_those_needing_attention_first(harness: Harness,
     assert by_appt.index(f'href="/admin/clients/{alex}"') < by_appt.index(
         f'href="/admin/clients/{sam}"')
     assert "None booked" in by_appt
+
+
+async def test_a_supervisor_creates_a_group_picking_mentors_by_name(
+        harness: Harness, demo: Demo, panels: Any) -> None:
+    from bot.aftercare.mentors import promote
+
+    gil = demo.clients["D-001"]
+    await harness.write(lambda tx: tx.execute(
+        "UPDATE clients SET stage = 'aftercare' WHERE id = ?", (gil,)))
+    mentor = await harness.write(lambda tx: promote(tx, harness.clock.now(), gil, agreed=True,
+                                                    actor="test"))
+    name = await harness.db.value("SELECT name FROM staff WHERE id = ?", (mentor,))
+    priya = await signed_in(panels, "priya")
+    page = (await priya.get("/admin/groups")).text
+    assert f'<option value="{mentor}">{name}</option>' in page  # by name, not a staff id
+    await priya.post("/admin/groups/new", {"name": "Thursday group", "mentor": str(mentor),
+                                           "day": "thursday", "at": "18:30",
+                                           "place": "Hope Centre"})
+    group = await harness.db.one("SELECT id, weekday, meets_at FROM aftercare_groups"
+                                 " WHERE name = 'Thursday group'")
+    assert group is not None and (group["weekday"], group["meets_at"]) == (3, "18:30")
+    assert await harness.db.value("SELECT staff_id FROM group_mentors WHERE group_id = ?",
+                                  (group["id"],)) == mentor
+    page = (await priya.get("/admin/groups")).text
+    assert "Group added" in page and "Thursday group" in page
+    await priya.post("/admin/groups/new", {"name": "No mentor group", "day": "monday",
+                                           "at": "18:00"})
+    assert "Not done" in (await priya.get("/admin/groups")).text
+    assert not await harness.db.value("SELECT 1 FROM aftercare_groups"
+                                      " WHERE name = 'No mentor group'")

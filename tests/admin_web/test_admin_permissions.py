@@ -122,6 +122,9 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("GET", "/groups", "groups"),
         Case("POST", "/groups/mentors", "groups", {"client": str(alex), "agreed": "on"}),
         Case("POST", "/groups/mentors/{id:int}/step-down", "groups"),
+        Case("POST", "/groups/new", "groups", {"name": "Guess group", "day": "tuesday",
+                                               "at": "18:00", "mentor": "1"}),
+        Case("POST", "/groups/add-mentor", "groups", {"group": "1", "mentor": "1"}),
     ]
 
 
@@ -156,6 +159,7 @@ async def fingerprint(h: Harness) -> tuple[Any, ...]:
         "SELECT COUNT(*) FROM settings", "SELECT COUNT(*) FROM caseload_imports",
         "SELECT group_concat(status) FROM caseload_imports", "SELECT COUNT(*) FROM staff_totp",
         "SELECT COUNT(*) FROM inbound WHERE client_id IS NOT NULL",
+        "SELECT COUNT(*) FROM aftercare_groups", "SELECT COUNT(*) FROM group_mentors",
         "SELECT group_concat(COALESCE(checkin_time, '-') || discreet || language"
         " || COALESCE(quiet_start, '-')) FROM clients", "SELECT COUNT(*) FROM link_codes",
     )
