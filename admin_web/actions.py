@@ -114,3 +114,50 @@ async def end_duty(tx: Tx, now: datetime, rota_id: int, actor: str) -> None:
     end = max(row["starts_at"], iso(now))
     await tx.execute("UPDATE rota SET ends_at = ? WHERE id = ?", (end, rota_id))
     await audit(tx, now, actor, "rota.ended", "staff", row["staff_id"], rota_id=rota_id)
+
+
+PROFILE_FIELDS = ("discreet", "language", "checkin_time", "quiet_start", "quiet_end")
+
+
+def _clock_or_none(raw: str, name: str) -> str | None:
+    from reminders.schedule.clock import parse_clock
+
+    if not raw:
+        return None
+    try:
+        return parse_clock(raw).strftime("%H:%M")
+    except ValueError:
+        raise InputError(f"{name}: a time like 09:30") from None
+
+
+async def update_profile(tx: Tx, now: datetime, client_id: int, form: dict[str, str],
+                         actor: str) -> list[str]:
+    """The officer-set parts of a client's profile. Returns the fields that changed; a new
+    check-in time or quiet hours moves the sends planned but not yet made (never re-sends)."""
+    from bot.core.texts import available_locales
+
+    language = form.get("language", "")
+    if language not in available_locales():
+        raise InputError("language: choose one from the list")
+    wanted = {"discreet": 1 if form.get("discreet") == "yes" else 0, "language": language,
+              "checkin_time": _clock_or_none(form.get("checkin_time", ""), "check-in time"),
+              "quiet_start": _clock_or_none(form.get("quiet_start", ""), "quiet hours from"),
+              "quiet_end": _clock_or_none(form.get("quiet_end", ""), "quiet hours to")}
+    if (wanted["quiet_start"] is None) != (wanted["quiet_end"] is None):
+        raise InputError("quiet hours: give both times, or neither for the default")
+    row = await tx.one("SELECT " + ", ".join(PROFILE_FIELDS) + " FROM clients WHERE id = ?",
+                       (client_id,))
+    if row is None:
+        raise InputError("client: not found")
+    changed = [k for k in PROFILE_FIELDS if row[k] != wanted[k]]
+    if not changed:
+        return []
+    await tx.execute("UPDATE clients SET " + ", ".join(f"{k} = ?" for k in changed)
+                     + " WHERE id = ?", (*(wanted[k] for k in changed), client_id))
+    await audit(tx, now, actor, "client.profile_changed", "client", client_id,
+                **{k: {"from": row[k], "to": wanted[k]} for k in changed})
+    if {"checkin_time", "quiet_start", "quiet_end"} & set(changed):
+        from reminders.planner import plan_client
+
+        await plan_client(tx, now, client_id, move=True)
+    return changed

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from admin_web import sessions
 from admin_web.permissions import User, allowed, totp_required
-from admin_web.web import auth_now, db, secure_cookies, see_other, service
+from admin_web.web import auth_now, db, is_poll, secure_cookies, see_other, service
 
 Handler = Callable[[Request, User], Awaitable[Response]]
 
@@ -68,7 +68,8 @@ async def user_of(request: Request) -> User | None:
         return None
     if not staff["totp"] and totp_required(staff["role"], service(request).settings.mode):
         return None  # a session from before TOTP was required: sign in again, and enrol
-    if sessions.needs_touch(row, auth_now(request)):
+    # A live page polling by itself is not someone at the screen: the idle limit still applies.
+    if sessions.needs_touch(row, auth_now(request)) and not is_poll(request):
         await sessions.touch(db(request), auth_now(request), row.id_hash)
     return User(staff["id"], staff["name"], staff["role"], staff["username"] or "", row.id_hash,
                 row.flash)

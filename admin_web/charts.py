@@ -47,6 +47,8 @@ class Chart:
     x_labels: tuple[tuple[float, str], ...]
     plot_left: int
     plot_right: int
+    # Band thresholds drawn across the plot: (y, label), e.g. where "moderate" starts.
+    thresholds: tuple[tuple[float, str], ...] = ()
 
 
 def _ticks(lo: float, hi: float) -> list[float]:
@@ -64,8 +66,10 @@ def _fmt(v: float) -> str:
 
 
 def line_chart(title: str, series: Sequence[Series], y_range: tuple[float, float] | None = None,
-               date_format: str = "%d %b") -> Chart | None:
-    """None when there is nothing to draw."""
+               date_format: str = "%d %b",
+               thresholds: Sequence[tuple[float, str]] = ()) -> Chart | None:
+    """None when there is nothing to draw. `thresholds`: (value, label) lines, e.g. the lowest
+    score of each band after the first, labelled with that band."""
     every = [p for s in series for p in s.points]
     if not every:
         return None
@@ -104,7 +108,8 @@ def line_chart(title: str, series: Sequence[Series], y_range: tuple[float, float
                + "; ".join(parts) + ".")
     return Chart(title, summary, WIDTH, HEIGHT, tuple(lines),
                  tuple((sy(v), _fmt(v)) for v in _ticks(lo, hi)), tuple(x_labels),
-                 LEFT, WIDTH - RIGHT)
+                 LEFT, WIDTH - RIGHT,
+                 tuple((sy(v), text) for v, text in thresholds if lo <= v <= hi))
 
 
 @dataclass(frozen=True)

@@ -88,9 +88,85 @@ def source(code: str | None) -> str:
     return label(code, SOURCE_LABELS)
 
 
+# Short names for the ONS4 items (ONS's own: life satisfaction, worthwhile, happiness, anxiety).
+ONS4_ITEMS = {"satisfied": "Life satisfaction", "worthwhile": "Worthwhile",
+              "happy": "Happiness", "anxious": "Anxiety"}
+SUBSCALE_LABELS = {"P": "Positive feelings (P)", "N": "Negative feelings (N)",
+                   "B": "Balance (B = P - N)", "anxiety": "Anxiety", "depression": "Depression"}
+
+
+def scale_short(scale_id: str) -> str:
+    """'PHQ-4', 'K10', 'SPANE-12': a scale's title without its bracketed detail."""
+    from flows.scales import SCALES
+
+    scale = SCALES.get(scale_id)
+    return scale.title.split(" (")[0] if scale else label(scale_id, {})
+
+
 def question(code: str | None) -> str:
+    """A question key in words; a scale item ("phq4_nervous") by the scale's own item label."""
+    if code and code not in QUESTION_LABELS:
+        from flows.scales import SCALES
+
+        for scale_id, scale in SCALES.items():
+            if code.startswith(scale_id + "_"):
+                item_id = code[len(scale_id) + 1:]
+                if scale_id == "ons4" and item_id in ONS4_ITEMS:
+                    return f"ONS4 {ONS4_ITEMS[item_id].lower()}"
+                try:
+                    return f"{scale_short(scale_id)}: {scale.item(item_id).label}"
+                except ValueError:
+                    break
     return label(code, QUESTION_LABELS)
+
+
+def band(code: str | None) -> str:
+    return label(code, {"very_high": "Very high", "very_low": "Very low"}).lower()
 
 
 def role(code: str | None) -> str:
     return label(code, ROLE_LABELS)
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(code, name in English) for every locale with texts, English first."""
+    from babel import Locale
+
+    from bot.core.texts import available_locales
+
+    codes = sorted(available_locales(), key=lambda c: (c != "en_GB", c))
+    return [(c, Locale.parse(c).get_display_name("en") or c) for c in codes]
+
+
+def language(code: str | None) -> str:
+    return dict(language_choices()).get(code or "", code or "—")
+
+
+# Where an escalation came from, as the queue card says it ("raised from ...").
+ESCALATION_SOURCE_LABELS = {
+    "answer": "a message or answer", "message": "a message", "delivery": "a failed delivery",
+    "discharge_event": "a discharge", "mentor": "a peer mentor",
+    "mentor_concern": "a peer mentor", "aftercare": "aftercare", "unmatched": "an unknown number",
+}
+CHANNEL_LABELS = {"sms": "SMS", "telegram": "Telegram", "sim": "Simulator"}
+
+
+def escalation_source(code: str | None) -> str:
+    return label(code, ESCALATION_SOURCE_LABELS).lower()
+
+
+def channel(code: str | None) -> str:
+    return label(code, CHANNEL_LABELS)
+
+
+def passed_on(level: int | None) -> str:
+    """An alert chain level in words: 0 is the first alert, then each step up the chain."""
+    return "first alert" if not level else f"passed on (step {level + 1})"
+
+
+def words(code: str | None) -> str:
+    """A stored code ("client.profile_changed", "link_code") said in words, for the audit log."""
+    if not code:
+        return "—"
+    text = code.replace(".", " ").replace("_", " ").replace(":", " ")
+    return text[:1].upper() + text[1:]

@@ -26,6 +26,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "client.reassign": frozenset({"supervisor"}),
     # Subject access export, legal hold, rectification, erasure (bot.privacy).
     "client.data_protection": frozenset({"supervisor"}),
+    # An officer adds to their own caseload; a supervisor picks the officer.
+    "client.add": frozenset({"officer", "supervisor"}),
     "calendar": frozenset({"officer", "supervisor"}),
     "unmatched": frozenset({"officer", "supervisor"}),
     "unmatched.replace": frozenset({"supervisor"}),

@@ -79,6 +79,11 @@ def age(ctx: Context, value: str | datetime | None) -> str:
 env.filters.update(
     local=local_time, age=age, duration=duration, stage=labels.stage, status=labels.status,
     reason=labels.reason, role=labels.role, source=labels.source, question=labels.question,
+    language=labels.language, esc_source=labels.escalation_source, channel=labels.channel,
+    passed_on=labels.passed_on, words=labels.words, band=labels.band,
+    subscale=lambda v: labels.label(v, labels.SUBSCALE_LABELS),
+    ons4_item=lambda v: labels.label(v, labels.ONS4_ITEMS),
+    ack_method=lambda v: labels.label(v, labels.ACK_METHOD_LABELS),
     mask=lambda v: mask_phone(v) if v else "—", language_name=lambda v: language_name(v),
 )
 
@@ -113,7 +118,7 @@ async def page(request: Request, template: str, status_code: int = 200,
     """A panel page for the signed-in user: navigation, the one-time flash, time zone, clock."""
     from admin_web import sessions
     from admin_web.permissions import nav_for
-    from admin_web.web import db, now, service
+    from admin_web.web import db, is_poll, now, service
 
     user = getattr(request.state, "user", None)
     if user is not None:
@@ -123,7 +128,9 @@ async def page(request: Request, template: str, status_code: int = 200,
             # The unread count rides on the Inbox label, on every page.
             context["nav"] = [(path, f"{label} ({unread})" if path == "/admin/inbox" and unread
                                else label) for path, label in nav_for(user.role)]
-        if user.flash and "flash" not in context:
+        # The live queue's background refresh (static/queue.js) leaves the flash for the
+        # person's next real page view.
+        if user.flash and "flash" not in context and not is_poll(request):
             context["flash"] = user.flash
             await sessions.pop_flash(db(request), user.session_hash)
     context.setdefault("tz", service(request).settings.timezone)

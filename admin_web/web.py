@@ -45,6 +45,15 @@ def secure_cookies(request: Request) -> bool:
     return url.startswith("https://")
 
 
+POLL_HEADER = "x-o2r-poll"
+
+
+def is_poll(request: Request) -> bool:
+    """A background refresh by the page's own script (static/queue.js), not the person: it
+    neither takes their one-time message nor keeps an idle session alive."""
+    return request.headers.get(POLL_HEADER) == "1"
+
+
 def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 

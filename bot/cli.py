@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.core.clock import SystemClock
 from bot.core.db import Database, Tx
-from bot.core.people import ROLES, STAGES
+from bot.core.people import CASE_ROLES, ROLES, STAGES
 from config.settings import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[Any]]
@@ -207,6 +207,56 @@ async def cmd_client_add(args: argparse.Namespace, settings: Settings) -> int:
     client_id: int = await in_db(settings, work)
     emit(args, {"id": client_id}, str(client_id))
     return client_id
+
+
+@command("staff list")
+async def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
+    """Everyone with an account, so `--officer` and `--mentor` ids can be looked up by name."""
+    where = [] if args.all else ["s.active = 1"]
+    params: list[Any] = []
+    if args.role:
+        where.append("s.role = ?")
+        params.append(args.role)
+    async with Database(settings.db_path, settings) as db:
+        rows = await db.all(
+            "SELECT s.id, s.name, s.role, s.username, s.available, s.active,"
+            " (SELECT COUNT(*) FROM clients c WHERE c.officer_id = s.id) AS clients"
+            " FROM staff s" + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY s.name, s.id", params)
+    data = [dict(r) | {"available": bool(r["available"]), "active": bool(r["active"])}
+            for r in rows]
+    emit(args, data, "\n".join(
+        f"{d['id']:>4}  {d['name']:<24} {d['role']:<10}"
+        + ("" if d["available"] else " unavailable") + ("" if d["active"] else " inactive")
+        + (f"  {d['clients']} client(s)" if d["role"] in CASE_ROLES else "") for d in data)
+        or "no staff")
+    return data
+
+
+@command("client list")
+async def cmd_client_list(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
+    """The caseload by reference; ids are what the panel's addresses use."""
+    where, params = ["1"], []
+    for key, column in (("officer", "c.officer_id"), ("stage", "c.stage")):
+        if getattr(args, key):
+            where.append(f"{column} = ?")
+            params.append(getattr(args, key))
+    async with Database(settings.db_path, settings) as db:
+        rows = await db.all(
+            "SELECT c.id, c.ref, c.first_name, c.stage, c.status, c.officer_id,"
+            " s.name AS officer, c.language, c.checkin_time, c.quiet_start, c.quiet_end,"
+            " c.consent_at IS NOT NULL AS consented,"
+            " (SELECT COUNT(*) FROM escalations e WHERE e.client_id = c.id"
+            "  AND e.status <> 'resolved') AS open_escalations"
+            " FROM clients c JOIN staff s ON s.id = c.officer_id"
+            f" WHERE {' AND '.join(where)} ORDER BY c.ref", params)
+    data = [dict(r) | {"consented": bool(r["consented"])} for r in rows]
+    emit(args, data, "\n".join(
+        f"{d['id']:>4}  {d['ref']:<12} {d['first_name']:<14} {d['stage']:<18}"
+        f" officer {d['officer']}" + ("" if d["consented"] else "  (no consent yet)")
+        + (f"  {d['open_escalations']} open escalation(s)" if d["open_escalations"] else "")
+        for d in data) or "no clients")
+    return data
 
 
 @command("client link-code")
@@ -484,7 +534,16 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("staff_id", type=int)
     sl.add_argument("--json", action="store_true")
 
+    sli = staff.add_parser("list", help="staff accounts with their ids")
+    sli.add_argument("--role", choices=ROLES)
+    sli.add_argument("--all", action="store_true", help="include deactivated accounts")
+    sli.add_argument("--json", action="store_true")
+
     client = add("client", "clients").add_subparsers(dest="sub", required=True)
+    cli_ = client.add_parser("list", help="clients with their ids, officer and stage")
+    cli_.add_argument("--officer", type=int, help="staff id of the officer")
+    cli_.add_argument("--stage", choices=STAGES)
+    cli_.add_argument("--json", action="store_true")
     ca = client.add_parser("add", help="add a client; prints the id")
     ca.add_argument("--ref", required=True)
     ca.add_argument("--first-name", required=True)

@@ -228,7 +228,7 @@ async def _update_client(tx: Tx, now: datetime, client: ClientInfo, effect: Upda
     if effect.field == "checkin_time":
         from reminders.planner import plan_client
 
-        await plan_client(tx, now, client.id)
+        await plan_client(tx, now, client.id, move=True)
     await audit(tx, now, f"client:{client.id}", "client.updated", "client", client.id,
                 field=effect.field)
     return discreet

@@ -8,6 +8,7 @@
   o2r course enrol --client REF [--cohort C]
   o2r course attendance --session ID --client REF attended|missed
   o2r course cancel-session ID              o2r course reschedule-session ID --at ISO
+  o2r appointment list [--client REF] [--all]
   o2r reminders list [--client REF] [--limit N] [--json]
   o2r place alias --place P --alias A [--client REF]   (what discreet reminders call a place)
 
@@ -20,8 +21,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.cli import command, emit, in_db, now
+from bot.core.clock import iso, parse_iso
 from bot.core.db import Database, Tx
 from bot.core.people import client_id_by_ref
 from bot.core.rota import parse_local
@@ -138,6 +141,34 @@ async def cmd_course_reschedule_session(args: argparse.Namespace, settings: Sett
     emit(args, {"id": args.id, "at": at.isoformat()}, f"session {args.id} moved")
 
 
+@command("appointment list")
+async def cmd_appointment_list(args: argparse.Namespace,
+                               settings: Settings) -> list[dict[str, Any]]:
+    """Appointments from today on (or all with --all), soonest first; ids for reschedule etc."""
+    where, params = ["1"], []
+    if not args.all:
+        where.append("a.status = 'scheduled' AND a.at >= ?")
+        params.append(iso(now()))
+    if args.client:
+        where.append("c.ref = ?")
+        params.append(args.client)
+    async with Database(settings.db_path, settings) as db:
+        rows = await db.all(
+            "SELECT a.id, c.ref AS client, a.kind, a.at, a.place, a.with_whom, a.status,"
+            " a.recurrence, (SELECT COUNT(*) FROM timers t WHERE t.status = 'pending'"
+            "  AND t.key >= 'reminder:' || a.id || ':' AND t.key < 'reminder:' || a.id || ';')"
+            " AS reminders FROM appointments a JOIN clients c ON c.id = a.client_id"
+            f" WHERE {' AND '.join(where)} ORDER BY a.at, a.id", params)
+    z = ZoneInfo(settings.timezone)
+    data = [dict(r) | {"at_local": parse_iso(r["at"]).astimezone(z).strftime(
+        "%a %d %b %Y %H:%M %Z")} for r in rows]
+    emit(args, data, "\n".join(
+        f"{d['id']:>4}  {d['at_local']}  {d['client']:<10} {d['kind']:<22} {d['status']}"
+        + (f"  at {d['place']}" if d["place"] else "") + f"  ({d['reminders']} reminder(s))"
+        for d in data) or "no appointments")
+    return data
+
+
 # Listing --------------------------------------------------------------------------------------
 
 @command("reminders list")
@@ -152,7 +183,8 @@ async def cmd_reminders_list(args: argparse.Namespace, settings: Settings) -> li
     data = [r.as_dict() for r in rows]
     emit(args, data, "\n".join(
         f"{r.due_local}  {r.client_ref or '-':<10} {r.kind:<14} {r.what}"
-        + (f"  (for {r.event_local})" if r.event_local else "") for r in rows)
+        + (f"  (for {r.event_local})" if r.event_local else "")
+        + (f"  SKIPPED: {r.skip}" if r.skip else "") for r in rows)
         or "nothing pending")
     return data
 
@@ -193,6 +225,9 @@ def add_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentParser],
     r.add_argument("id", type=int)
     r.add_argument("--at", required=True)
     r.add_argument("--place")
+    li = leaf(appt, "list", "appointments with their ids, soonest first")
+    li.add_argument("--client", help="client ref")
+    li.add_argument("--all", action="store_true", help="also past, cancelled and marked ones")
     o = leaf(appt, "outcome", "record that the client attended or missed it")
     o.add_argument("id", type=int)
     o.add_argument("outcome", choices=calendar.OUTCOMES)

@@ -85,10 +85,12 @@ async def plan_day(tx: Tx, now: datetime, day: date) -> int:
     return await store(tx, now, sends, "keep", {"day": day.isoformat()})
 
 
-async def plan_client(tx: Tx, now: datetime, client_id: int) -> int:
+async def plan_client(tx: Tx, now: datetime, client_id: int, *, move: bool = False) -> int:
     """Plan one client's check-ins for the rest of today and for tomorrow, at once. For changes
     the daily run would only see a day late: a discharge (heightened window), a stage move, a
-    new check-in time, a new client. "keep" mode: nothing already planned is touched."""
+    new check-in time, a new client. "keep" mode: nothing already planned is touched, unless
+    `move` (a new check-in time or quiet hours): then sends planned but not yet made go to the
+    new times; one already made (or running) stays as it was, so nothing is sent twice."""
     cfg = config()
     tz = tx.settings.timezone
     today = now.astimezone(ZoneInfo(tz)).date()
@@ -97,6 +99,9 @@ async def plan_client(tx: Tx, now: datetime, client_id: int) -> int:
     for day in (today, today + timedelta(days=1)):
         sends = [s for s in checkins_for_day(schedules, day, tz, cfg.checkins, cfg.quiet)
                  if s.window_end is None or s.window_end > now]
+        if move and sends:
+            await tx.executemany("DELETE FROM timers WHERE key = ? AND status = 'pending'",
+                                 [(s.key,) for s in sends])
         written += await store(tx, now, sends, "keep", {"day": day.isoformat()})
     return written
 

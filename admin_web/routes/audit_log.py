@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -46,8 +47,24 @@ def _where(f: dict[str, str]) -> tuple[str, list[Any]]:
 
 
 _SELECT = (
-    "SELECT a.*, s.name AS actor_name FROM audit_log a LEFT JOIN staff s"
-    " ON a.actor LIKE 'staff:%' AND s.id = CAST(substr(a.actor, 7) AS INTEGER)")
+    "SELECT a.*, s.name AS actor_name, c.ref AS client_ref FROM audit_log a LEFT JOIN staff s"
+    " ON a.actor LIKE 'staff:%' AND s.id = CAST(substr(a.actor, 7) AS INTEGER)"
+    " LEFT JOIN clients c ON a.object_kind = 'client' AND c.id = a.object_id")
+
+
+def detail_items(raw: str | None) -> list[tuple[str, str]]:
+    """An entry's detail as (words, exact value) pairs: the value is kept as recorded (it is
+    evidence), the key is said in words."""
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return [("detail", raw)]
+    if not isinstance(data, dict):
+        return [("detail", raw)]
+    return [(str(k).replace("_", " "), v if isinstance(v, str) else json.dumps(v))
+            for k, v in data.items()]
 
 
 @guard("audit")
@@ -62,6 +79,7 @@ async def audit_page(request: Request, user: User) -> Response:
     staff = await db(request).all("SELECT id, name FROM staff ORDER BY name")
     base = urlencode({k: v for k, v in f.items() if v})
     return await page(request, "audit.html", rows=rows[:PAGE_SIZE], f=f, staff=staff,
+                      detail_items=detail_items,
                       number=number, more=len(rows) > PAGE_SIZE, base=base)
 
 

@@ -16,13 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from admin_web import actions, calendar_data
+from admin_web import actions, calendar_data, labels
 from admin_web.auth import flash, guard
 from admin_web.charts import Series, line_chart
+from admin_web.labels import language_choices
 from admin_web.permissions import User, allowed, client_in_charge, client_in_reach
 from admin_web.routes.queue import OUTCOMES, escalations_for
 from admin_web.templating import page
-from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
+from admin_web.urgency import add_urgency
+from admin_web.web import db, field, int_field, now, path_int, read_form, see_other, service
 from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
@@ -117,10 +119,25 @@ async def _charts(database: Any, client_id: int, since: str) -> tuple[list[Any],
         title = scale.title if scale else scale_id
         y_range = (scale.lo * len(scale.items), scale.hi * len(scale.items)) \
             if scale and scale.summed else None
+        # Where each band after the first begins, so a reader sees which band a point is in.
+        thresholds = [(b.lo, labels.band(b.label)) for b in scale.total_bands[1:]] \
+            if scale else []
         chart = line_chart(title, [Series(title, [(parse_iso(r["at"]), r["total"])
-                                                  for r in rows])], y_range)
+                                                  for r in rows])], y_range,
+                           thresholds=thresholds)
         if chart:
             scale_charts.append(chart)
+    # SPANE has no total: its balance (B = P - N, -24 to 24) over time, zero drawn.
+    rows = await database.all(
+        "SELECT at, detail FROM scores WHERE client_id = ? AND scale_id = 'spane12'"
+        " ORDER BY at", (client_id,))
+    points = [(parse_iso(r["at"]), float(b)) for r in rows
+              if isinstance(b := json.loads(r["detail"] or "{}").get("subscales", {}).get("B"),
+                            int | float)]
+    chart = line_chart("SPANE balance (B = P - N)", [Series("Balance", points)], (-24, 24),
+                       thresholds=[(0, "more positive above")])
+    if chart:
+        scale_charts.append(chart)
     return charts, scale_charts
 
 
@@ -174,8 +191,10 @@ async def client_page(request: Request, user: User) -> Response:
     scores = await database.all(
         "SELECT scale_id, total, detail, at FROM scores WHERE client_id = ?"
         " ORDER BY at DESC LIMIT 30", (client_id,))
-    escalations = await escalations_for(database, user, "e.client_id = ?", (client_id,),
-                                        "e.status = 'resolved', e.created_at DESC", 50)
+    escalations = await add_urgency(database, await escalations_for(
+        database, user, "e.client_id = ?", (client_id,),
+        "e.status = 'resolved', e.created_at DESC", 50), moment,
+        service(request).settings.timezone)
     notes = await database.all(
         "SELECT n.body, n.at, s.name FROM client_notes n JOIN staff s ON s.id = n.staff_id"
         " WHERE n.client_id = ? ORDER BY n.at DESC, n.id DESC", (client_id,))
@@ -187,15 +206,16 @@ async def client_page(request: Request, user: User) -> Response:
     return await page(
         request, "client.html", client=client, identities=identities, history=history,
         timeline=timeline, answers=answers,
-        scores=[dict(s) | {"bands": json.loads(s["detail"]).get("bands", {})} for s in scores],
+        scores=[dict(s) | {"bands": (d := json.loads(s["detail"] or "{}")).get("bands", {}),
+                           "subscales": d.get("subscales", {})} for s in scores],
         trends=trends, scale_charts=scale_charts, escalations=escalations, notes=notes,
         flow_titles={f.id: f.title for f in registry.all_flows()}, media_of=media_of,
-        scale_titles={k: v.title for k, v in SCALES.items()},
+        scale_titles={k: labels.scale_short(k) for k in SCALES},
         officers=officers, stages=STAGES, flows=registry.all_flows(), outcomes=OUTCOMES,
         calendar=await calendar_data.for_client(database, client_id),
         heightened=bool(client["heightened_until"]
                         and parse_iso(client["heightened_until"]) > moment),
-        can_reassign=allowed(user.role, "client.reassign"),
+        can_reassign=allowed(user.role, "client.reassign"), languages=language_choices(),
         can_change=await client_in_charge(database, user, client_id))
 
 
@@ -269,6 +289,30 @@ async def _profile(tx: Tx, user: User, client_id: int, form: Any, moment: dateti
     return "Officer changed."
 
 
+async def _settings(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    changed = await actions.update_profile(
+        tx, moment, client_id, {k: field(form, k) for k in actions.PROFILE_FIELDS}, user.actor)
+    if not changed:
+        return "Nothing changed."
+    return "Profile saved: " + ", ".join(PROFILE_WORDS[k] for k in changed) + "." + (
+        " Check-ins not yet sent are moved to the new times." if {
+            "checkin_time", "quiet_start", "quiet_end"} & set(changed) else "")
+
+
+PROFILE_WORDS = {"discreet": "wording", "language": "language", "checkin_time": "check-in time",
+                 "quiet_start": "quiet hours", "quiet_end": "quiet hours end"}
+
+
+async def _link_code(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    """A one-time code the client sends to the bot on Telegram (no raw chat id to type)."""
+    from bot.core.identities import LINK_CODE_TTL, new_link_code
+
+    code = await new_link_code(tx, moment, client_id=client_id, actor=user.actor)
+    hours = int(LINK_CODE_TTL.total_seconds() // 3600)
+    return (f"Telegram link code: {code}. Give it to the client in person or by phone: they"
+            f" send /start {code} to the bot. One use, valid {hours} hours.")
+
+
 async def _discharge(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
     if field(form, "kind") != "custody-release":
         raise InputError("record a rehab discharge by moving the stage")
@@ -285,6 +329,8 @@ def routes() -> list[Route]:
         Route("/clients/{id:int}/note", _action(_notes), methods=["POST"]),
         Route("/clients/{id:int}/link", _action(_link), methods=["POST"]),
         Route("/clients/{id:int}/release", _action(_discharge), methods=["POST"]),
+        Route("/clients/{id:int}/settings", _action(_settings), methods=["POST"]),
+        Route("/clients/{id:int}/link-code", _action(_link_code), methods=["POST"]),
         Route("/clients/{id:int}/reassign", _action(_profile, "client.reassign"),
               methods=["POST"]),
     ]

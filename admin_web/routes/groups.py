@@ -1,8 +1,8 @@
 """Aftercare groups and peer mentors, for supervisors: every group's mentors, size and Telegram
 chat state (including a bot removed from its chat), promoting a graduate, stepping a mentor down.
 
-Groups themselves are set up with the CLI (`o2r group ...`); this page is where a supervisor sees
-them and manages who mentors.
+Groups are set up here (mentors picked by name) or with the CLI (`o2r group ...`); enrolling
+members stays with `o2r group enrol`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from admin_web.auth import flash, guard
 from admin_web.permissions import User, client_in_reach, client_scope
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
-from bot.aftercare import mentors
+from bot.aftercare import enrolment, mentors
 from bot.aftercare import reads as aftercare
 from bot.aftercare.rules import load_config
 from bot.core.db import Tx
@@ -37,7 +37,8 @@ async def groups_page(request: Request, user: User) -> Response:
     return await page(
         request, "groups.html", eligible=eligible, mentors=await aftercare.all_mentors(database),
         agreement=load_config().agreement_version,
-        groups=[{"name": r["name"], "day": WEEKDAYS[r["weekday"]][:3].capitalize(),
+        weekdays=WEEKDAYS,
+        groups=[{"id": r["id"], "name": r["name"], "day": WEEKDAYS[r["weekday"]][:3].capitalize(),
                  "at": r["meets_at"], "place": r["place"], "mentor_names": r["mentor_names"],
                  "members": r["members"], "next": r["next_meeting"], "chat": r["chat_status"],
                  "chat_changed_at": r["chat_changed_at"]} for r in rows])
@@ -85,9 +86,50 @@ async def step_down(request: Request, user: User) -> Response:
     return see_other("/admin/groups")
 
 
+@guard("groups")
+async def add_group(request: Request, user: User) -> Response:
+    """A new group with its mentors picked by name (the CLI's `o2r group add`)."""
+    form = await read_form(request)
+    day = field(form, "day")
+    mentor_ids = [int(v) for v in form.getlist("mentor") if isinstance(v, str) and v.isdigit()]
+    moment = now(request)
+    try:
+        if day not in WEEKDAYS:
+            raise InputError("day: choose one from the list")
+        meets = f"weekly:{day[:3]} {field(form, 'at')}"
+        await db(request).write(lambda tx: enrolment.add_group(
+            tx, moment, name=field(form, "name"), mentor_ids=mentor_ids, meets=meets,
+            place=field(form, "place") or None, actor=user.actor))
+        message = "Group added; its meetings and reminders are planned."
+    except InputError as exc:
+        message = f"Not done: {exc}"
+    await flash(request, user, message)
+    return see_other("/admin/groups")
+
+
+@guard("groups")
+async def add_group_mentor(request: Request, user: User) -> Response:
+    form = await read_form(request)
+    moment = now(request)
+    try:
+        async def work(tx: Tx) -> None:
+            gid = await enrolment.group_id_of(tx, int_field(form, "group"))
+            await enrolment.add_mentor(tx, moment, gid, int_field(form, "mentor"),
+                                       actor=user.actor)
+
+        await db(request).write(work)
+        message = "Mentor added to the group."
+    except InputError as exc:
+        message = f"Not done: {exc}"
+    await flash(request, user, message)
+    return see_other("/admin/groups")
+
+
 def routes() -> list[Route]:
     return [
         Route("/groups", groups_page, methods=["GET"]),
         Route("/groups/mentors", promote, methods=["POST"]),
+        Route("/groups/new", add_group, methods=["POST"]),
+        Route("/groups/add-mentor", add_group_mentor, methods=["POST"]),
         Route("/groups/mentors/{id:int}/step-down", step_down, methods=["POST"]),
     ]

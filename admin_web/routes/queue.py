@@ -12,7 +12,8 @@ from starlette.routing import Route
 from admin_web.auth import flash, guard
 from admin_web.permissions import User, client_scope, escalation_in_reach, escalation_scope
 from admin_web.templating import page
-from admin_web.web import db, field, now, path_int, read_form, safe_next, see_other
+from admin_web.urgency import add_urgency, version
+from admin_web.web import db, field, now, path_int, read_form, safe_next, see_other, service
 from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.escalation.alerts import EscalationError, acknowledge, resolve
@@ -26,6 +27,9 @@ OUTCOMES = (
     "No action needed",
     "Other (see note)",
 )
+# How often the open queue page fetches itself again (static/queue.js): a new RED shows within
+# this, without a reload.
+POLL_SECONDS = 15
 SEVERITY_ORDER = "CASE e.severity WHEN 'RED' THEN 0 WHEN 'AMBER' THEN 1 ELSE 2 END"
 VIEWS = {
     "open": ("e.status <> 'resolved'", f"{SEVERITY_ORDER}, e.created_at"),
@@ -91,9 +95,14 @@ async def queue_page(request: Request, user: User) -> Response:
     if view not in VIEWS:
         view = "open"
     where, order = VIEWS[view]
-    items = await escalations_for(db(request), user, where, (), order, at=iso(now(request)))
+    items = await add_urgency(db(request), await escalations_for(
+        db(request), user, where, (), order, at=iso(now(request))),
+        now(request), service(request).settings.timezone)
     return await page(request, "queue.html", items=items, view=view, outcomes=OUTCOMES,
-                      next_url="/admin/escalations" + ("" if view == "open" else f"?view={view}"))
+                      next_url="/admin/escalations" + ("" if view == "open" else f"?view={view}"),
+                      version=version(items), poll_seconds=POLL_SECONDS,
+                      red_open=sum(1 for i in items if i["severity"] == "RED"
+                                   and i["status"] != "resolved"))
 
 
 async def _reachable(request: Request, user: User) -> int:

@@ -69,7 +69,7 @@ def test_sign_in_and_acknowledge_an_escalation(desktop: Any, live_server: LiveSe
     card.get_by_role("button", name="Acknowledge").click()
     page.wait_for_load_state()
     assert "acknowledged" in page.get_by_role("status").inner_text().lower()
-    assert "Acknowledged by Dana Hughes" in page.locator("article.esc", has_text="Sam").first \
+    assert "acknowledged by Dana Hughes" in page.locator("article.esc", has_text="Sam").first \
         .inner_text()
     shot(page, artifacts, "desktop-escalations-acknowledged")
 

@@ -382,7 +382,7 @@ async def test_a_strangers_crisis_in_the_queue_and_on_unmatched_for_duty_and_sup
             assert (await panel.login(name)).status_code in (200, 303)
         for panel in (priya, lee):
             queue = (await panel.get("/admin/escalations")).text
-            assert f"Acknowledge #{eid}" in queue and "Unknown number SMS +447700900456" in queue
+            assert f"Acknowledge alert {eid}" in queue and "Unknown number SMS +447700900456" in queue
             assert "I want to kill myself" in queue
         # An officer neither on duty nor alerted: not in their queue, and 404 to act on it.
         assert f"#{eid}" not in (await dana.get("/admin/escalations")).text
