@@ -181,6 +181,9 @@ class Dispatcher:
                     SELECT 1 FROM outbox p
                     WHERE p.channel = o.channel AND p.address = o.address AND p.id < o.id
                       AND p.priority >= o.priority
+                      -- stated as well so SQLite uses the partial index outbox_recipient_open
+                      -- (without it every candidate scans the whole outbox)
+                      AND p.status IN ('queued', 'sending')
                       AND (p.status = 'sending'
                            OR (p.status = 'queued' AND p.next_attempt_at <= ?)))
                 ORDER BY o.priority DESC, o.id
