@@ -63,6 +63,13 @@ async def in_db(settings: Settings, fn: Callable[[Tx], Awaitable[Any]]) -> Any:
         return await db.write(fn)
 
 
+def leaf(group: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    """A subcommand that, like every command, takes --json."""
+    p: argparse.ArgumentParser = group.add_parser(name, help=help_text)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return p
+
+
 def emit(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2, default=str))

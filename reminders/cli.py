@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli import command, emit, in_db, now
+from bot.cli import command, emit, in_db, leaf, now
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Database, Tx
 from bot.core.people import client_id_by_ref
@@ -204,11 +204,6 @@ async def cmd_place_alias(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentParser],
                 groups: dict[str, Any]) -> None:
-    def leaf(group: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, help=help_text)
-        p.add_argument("--json", action="store_true", help="print JSON")
-        return p
-
     appt = add("appointment", "appointments and their reminders").add_subparsers(
         dest="sub", required=True)
     a = leaf(appt, "add", "add an appointment; prints its id")

@@ -22,7 +22,7 @@ from bot.core.quiet import quiet_override
 from reminders.calendar import extend_series, invite_all
 from reminders.schedule import checkins_for_day
 from reminders.schedule.clock import local_instant, parse_clock
-from reminders.schedule.model import ClientSchedule
+from reminders.schedule.model import ClientSchedule, PlannedSend
 from reminders.timer_rows import config, store
 
 log = logging.getLogger(__name__)
@@ -91,19 +91,24 @@ async def plan_client(tx: Tx, now: datetime, client_id: int, *, move: bool = Fal
     new check-in time, a new client. "keep" mode: nothing already planned is touched, unless
     `move` (a new check-in time or quiet hours): then sends planned but not yet made go to the
     new times; one already made (or running) stays as it was, so nothing is sent twice."""
-    cfg = config()
-    tz = tx.settings.timezone
-    today = now.astimezone(ZoneInfo(tz)).date()
-    schedules = await client_schedules(tx, client_id)
     written = 0
-    for day in (today, today + timedelta(days=1)):
-        sends = [s for s in checkins_for_day(schedules, day, tz, cfg.checkins, cfg.quiet)
-                 if s.window_end is None or s.window_end > now]
+    for day, sends in await _ahead(tx, now, client_id):
         if move and sends:
             await tx.executemany("DELETE FROM timers WHERE key = ? AND status = 'pending'",
                                  [(s.key,) for s in sends])
         written += await store(tx, now, sends, "keep", {"day": day.isoformat()})
     return written
+
+
+async def _ahead(tx: Tx, now: datetime, client_id: int) -> list[tuple[date, list[PlannedSend]]]:
+    """The client's check-ins and scales for today and tomorrow whose window is still open."""
+    cfg = config()
+    tz = tx.settings.timezone
+    today = now.astimezone(ZoneInfo(tz)).date()
+    schedules = await client_schedules(tx, client_id)
+    return [(day, [s for s in checkins_for_day(schedules, day, tz, cfg.checkins, cfg.quiet)
+                   if s.window_end is None or s.window_end > now])
+            for day in (today, today + timedelta(days=1))]
 
 
 async def replan_client(tx: Tx, now: datetime, client_id: int, reason: str) -> int:
@@ -118,14 +123,8 @@ async def replan_client(tx: Tx, now: datetime, client_id: int, reason: str) -> i
     await tx.executemany(
         "UPDATE timers SET status = 'cancelled', outcome = ?, done_at = ? WHERE key = ?",
         [(reason, iso(now), k) for k in cancelled])
-    cfg = config()
-    tz = tx.settings.timezone
-    today = now.astimezone(ZoneInfo(tz)).date()
-    schedules = await client_schedules(tx, client_id)
     written = 0
-    for day in (today, today + timedelta(days=1)):
-        sends = [s for s in checkins_for_day(schedules, day, tz, cfg.checkins, cfg.quiet)
-                 if s.window_end is None or s.window_end > now]
+    for day, sends in await _ahead(tx, now, client_id):
         keys = [s.key for s in sends]
         marks = ",".join("?" * len(keys))
         known = {r[0] for r in await tx.all(

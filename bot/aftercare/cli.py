@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.aftercare import enrolment, group_chat, mentors, milestones
 from bot.aftercare import reads as aftercare
-from bot.cli import CliError, command, emit, in_db, now
+from bot.cli import CliError, command, emit, in_db, leaf, now
 from bot.core.db import Database, Tx
 from bot.core.identities import LINK_CODE_TTL
 from bot.core.people import client_id_by_ref
@@ -161,11 +161,6 @@ async def cmd_milestones_propose(args: argparse.Namespace, settings: Settings) -
 
 def add_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentParser],
                 parents: dict[str, Any]) -> None:
-    def leaf(group: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, help=help_text)
-        p.add_argument("--json", action="store_true", help="print JSON")
-        return p
-
     mentor = add("mentor", "peer mentors (graduates)").add_subparsers(dest="sub", required=True)
     mp = leaf(mentor, "promote", "make a graduate a peer mentor; prints the staff id")
     mp.add_argument("--client", required=True, help="the graduate's client ref")

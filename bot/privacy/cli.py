@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli import CliError, command, emit, in_db, now
+from bot.cli import CliError, command, emit, in_db, leaf, now
 from bot.core.audit import audit
 from bot.core.clock import parse_iso
 from bot.core.db import Database, Tx
@@ -145,11 +145,6 @@ async def cmd_access_review(args: argparse.Namespace, settings: Settings) -> lis
 
 def add_parsers(sub: Any, add: Callable[[str, str], argparse.ArgumentParser],
                 parents: dict[str, Any]) -> None:
-    def leaf(group: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, help=help_text)
-        p.add_argument("--json", action="store_true", help="print JSON")
-        return p
-
     ret = add("retention", "the retention schedule").add_subparsers(dest="sub", required=True)
     rr = leaf(ret, "report", "what would be removed now (or --at a date) and when next")
     rr.add_argument("--at", help="as if it were this date-time (local), e.g. 2027-12-01")
