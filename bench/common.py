@@ -167,6 +167,48 @@ async def post_all(port: int, requests: Sequence[bytes], concurrency: int,
     return LoadResult(len(requests), ok, time.perf_counter() - start, latencies)
 
 
+async def paced(port: int, requests: Sequence[bytes], per_second: float, stop: asyncio.Event,
+                accepted: dict[int, float] | None = None, connections: int = 4) -> LoadResult:
+    """Send requests at a steady rate (open loop) over a few keep-alive connections.
+
+    Each latency runs from the moment a request was due, not from when a connection was free, so
+    a server falling behind shows as growing latency rather than as a slower sender."""
+    latencies: list[float] = []
+    ok = 0
+    pending: asyncio.Queue[tuple[int, bytes, float]] = asyncio.Queue()
+
+    async def worker() -> None:
+        nonlocal ok
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                index, request, due = await pending.get()
+                status = await _exchange(reader, writer, request)
+                latencies.append(time.perf_counter() - due)
+                if status == 200:
+                    ok += 1
+                    if accepted is not None:
+                        accepted[index] = time.time()
+                pending.task_done()
+        finally:
+            writer.close()
+
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    start = time.perf_counter()
+    sent = 0
+    for index, request in enumerate(requests):
+        if stop.is_set():
+            break
+        due = start + index / per_second
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        pending.put_nowait((index, request, due))
+        sent += 1
+    await pending.join()
+    for w in workers:
+        w.cancel()
+    return LoadResult(sent, ok, time.perf_counter() - start, latencies)
+
+
 @contextmanager
 def fake_providers(limits: str = "") -> Iterator[dict[str, str]]:
     """The fake Twilio and Telegram APIs in their own process; yields their URLs.

@@ -10,53 +10,23 @@ import argparse
 import asyncio
 import json
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import encode_post, fake_providers, free_port, server, server_env, signed_sms
+from bench.common import (
+    encode_post,
+    fake_providers,
+    free_port,
+    paced,
+    server,
+    server_env,
+    signed_sms,
+)
 from bench.seed import seed
 from config.settings import load_settings
 
 PATH = "/webhooks/twilio/sms"
 OFFICER_CHAT = 880000
-
-
-async def paced(port: int, requests: list[bytes], per_second: float, stop: asyncio.Event,
-                accepted: dict[int, float] | None = None, connections: int = 4) -> int:
-    """Send requests at a steady rate over a few keep-alive connections; returns how many."""
-    sent = 0
-    pending: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
-
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while True:
-                index, request = await pending.get()
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next((int(h.split(b":")[1]) for h in head.split(b"\r\n")
-                               if h.lower().startswith(b"content-length:")), 0)
-                if length:
-                    await reader.readexactly(length)
-                if accepted is not None and head.startswith(b"HTTP/1.1 200"):
-                    accepted[index] = time.time()
-                pending.task_done()
-        finally:
-            writer.close()
-
-    workers = [asyncio.create_task(worker()) for _ in range(connections)]
-    start = time.perf_counter()
-    for index, request in enumerate(requests):
-        if stop.is_set():
-            break
-        await asyncio.sleep(max(0.0, start + index / per_second - time.perf_counter()))
-        pending.put_nowait((index, request))
-        sent += 1
-    await pending.join()
-    for w in workers:
-        w.cancel()
-    return sent
 
 
 def fetch_json(url: str) -> list[dict[str, object]]:
@@ -89,7 +59,7 @@ async def main(samples: int, background: float, clients: int = 900) -> dict[str,
             await paced(port, crisis, 2.0, asyncio.Event(), accepted, connections=1)
             await asyncio.sleep(2.0)
             stop.set()
-            noise_sent = await bg
+            noise_sent = (await bg).count
             records = await asyncio.to_thread(fetch_json,
                                               urls["records"] + "/_records/telegram/sendMessage")
     latencies = []

@@ -126,6 +126,13 @@ async def run(clients: int, appointments_each: int) -> None:
             print(f"re-run of the same day (idempotent): {t_again * 1000:.0f} ms,"
                   f" rows now {new_rows} (was {planned})")
 
+            # The plan timer writes a slice of clients per transaction: the longest an inbound
+            # message (a crisis included) can wait behind planning.
+            t_slice, _ = await timed(lambda: db.write(lambda tx: planner.run_plan(
+                tx, NOW, DAY + timedelta(days=1), after=0)))
+            print(f"one slice of the plan timer ({planner.PLAN_SLICE} clients, one transaction):"
+                  f" {t_slice * 1000:.0f} ms")
+
             pending = await db.value("SELECT COUNT(*) FROM timers WHERE status = 'pending'")
             idle_at = NOW
             t_idle, _ = await timed(lambda: db.write(

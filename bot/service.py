@@ -29,6 +29,7 @@ from bot.inbound import InboundMessage, retry_failed, store_and_route
 from bot.privacy import access_review, purge
 from bot.router import route
 from config.settings import Settings
+from flows import intents
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class Service:
         self._tick_lock = asyncio.Lock()
 
     async def start(self) -> None:
+        # Before the first message, not on it: compiling the crisis screens takes about a second.
+        await asyncio.to_thread(intents.warm)
         await self.db.open()
         if self._demo_clock:
             await self._restore_demo_clock()

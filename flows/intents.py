@@ -24,7 +24,8 @@ from typing import Any
 from flows.crisis import CrisisConfig, Phrases, load_crisis_config
 from flows.detector import Screen, Screens, build_screens, prenormalise
 
-__all__ = ["Detection", "Intent", "classify", "detect", "load_crisis_config", "normalise", "screen"]
+__all__ = ["Detection", "Intent", "classify", "detect", "load_crisis_config", "normalise", "screen",
+           "warm"]
 
 
 class Intent(Enum):
@@ -138,6 +139,22 @@ def _compile(phrases: Phrases) -> tuple[Screens, _Callback, re.Pattern[str] | No
     return build_screens(phrases.crisis), callback, anything
 
 
+# The router screens a message, then the flow engine screens the same text again before it
+# takes it as an answer (a crisis must never be read as one). The screen is a pure function of
+# the text, so the second look reuses the first: it is the costliest step of routing.
+_recent: tuple[Screens, str, Screen | None] | None = None
+
+
+def _screened(detector: Screens, text: str) -> Screen | None:
+    global _recent
+    last = _recent
+    if last is not None and last[0] is detector and last[1] == text:
+        return last[2]
+    found = detector.screen(text)
+    _recent = (detector, text, found)
+    return found
+
+
 def screen(text: str, phrases: Phrases | CrisisConfig | None = None) -> Screen | None:
     """The crisis screen alone (frames and reviewed phrases): what fired and why, or None."""
     return _compiled(_phrases(phrases))[0].screen(text)
@@ -170,7 +187,7 @@ def classify(
 ) -> Detection | None:
     """The intent of an inbound message, with the phrase that matched; None: not an intent."""
     detector, callback, anything = _compiled(_phrases(phrases))
-    found = detector.screen(text)
+    found = _screened(detector, text)
     if found is not None:
         return crisis_detection(found)
     norm = normalise(text)
@@ -189,6 +206,12 @@ def classify(
     if called:
         return Detection(Intent.CALLBACK, called)
     return None
+
+
+def warm() -> None:
+    """Compile the shipped screens and load the lemma dictionary now, at start-up: done lazily,
+    the first message after a restart would wait over a second (a crisis included)."""
+    classify("warming up: I was running late, call me")
 
 
 def detect(

@@ -358,5 +358,7 @@ async def missed_session(tx: Tx, timer: timers.Timer, now: datetime) -> str:
 
 @timers.handles(planner.PLAN_KIND)
 async def plan_day(tx: Tx, timer: timers.Timer, now: datetime) -> str:
-    return await planner.run_plan(tx, now, planner.day_of_key(timer.key))
+    return await planner.run_plan(tx, now, planner.day_of_key(timer.key),
+                                  after=int(timer.payload.get("after", 0)),
+                                  so_far=int(timer.payload.get("sends", 0)))
 

@@ -83,6 +83,8 @@ class TwilioSender:
         self._http = RedirectingHttpClient(settings.twilio_api_url, settings.send_timeout)
         self._client = Client(settings.twilio_account_sid, settings.twilio_auth_token,
                               http_client=self._http)
+        # The library imports its REST API on first use; do it here, not on the first send.
+        _ = self._client.api.v2010
         self._from = settings.twilio_from
         self._callback = settings.public("/webhooks/twilio/status")
 

@@ -21,7 +21,10 @@ from bot.core.db import Database, Tx
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 500
+# Due timers are run this many to a transaction. At the morning peak each check-in costs about a
+# millisecond of the writer's time, and an inbound message (a crisis included) waits behind the
+# batch ahead of it: 25 keeps that wait under ~40 ms; 500 made it half a second.
+CLAIM_BATCH = 25
 MAX_ATTEMPTS = 5
 
 

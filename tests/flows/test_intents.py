@@ -190,3 +190,41 @@ def test_config_errors(tmp_path: Path) -> None:
         path.write_text(broken)
         with pytest.raises(ValueError, match=match):
             load_crisis_config(path)
+
+
+# The router and the flow engine both screen each message; the second look reuses the first.
+
+def test_screening_the_same_text_twice_gives_the_same_answer_and_a_new_text_is_screened_afresh(
+) -> None:
+    crisis = "i cant go on any more"
+    ordinary = "7"
+    assert detect(crisis, PHRASES) is Intent.CRISIS
+    assert detect(crisis, PHRASES) is Intent.CRISIS
+    assert detect(ordinary, PHRASES) is None
+    assert detect(crisis, PHRASES) is Intent.CRISIS
+    # A different phrase list is a different screen: its answer is its own.
+    other = load_crisis_config().phrases
+    found = classify(crisis, other)
+    assert found is not None and found.intent is Intent.CRISIS
+    assert detect(ordinary, other) is None
+
+
+def test_a_started_service_has_its_crisis_screens_compiled_before_the_first_message(
+        tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.service import Service
+    from flows import intents
+    from tests.conftest import test_settings
+
+    intents._compile.cache_clear()
+    intents._last[:] = [None, None]
+    service = Service(test_settings(tmp_path / "o2r.db", None, None))
+
+    async def start_stop() -> None:
+        await service.start()
+        await service.stop()
+
+    asyncio.run(start_stop())
+    assert intents._compile.cache_info().currsize == 1
+    assert intents._last[0] is load_crisis_config().phrases

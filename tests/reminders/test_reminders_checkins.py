@@ -211,3 +211,28 @@ async def test_plan_client_covers_a_discharge_made_after_the_daily_run(harness: 
     assert [(k, out) for k, _, out in await checkins(h, cid)] == [
         (f"checkin:{cid}:2026-11-25", "started"), (f"checkin:{cid}:2026-11-26", "started")]
     assert (await started_on(h, cid))[0] == local(2026, 11, 25, 15)  # late, not at night
+
+
+async def test_the_daily_plan_is_written_a_slice_of_clients_at_a_time(
+        harness: Harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each slice is its own transaction, so an inbound message never waits behind the whole
+    caseload: the timer re-arms with the last client planned until every client is planned."""
+    h = harness
+    monkeypatch.setattr(planner, "PLAN_SLICE", 2)
+    ids = [await h.add_client(ref=f"S-{n}", phone=f"+4477009003{n:02d}") for n in range(5)]
+    await advance_to(h, local(2026, 11, 25, 12))  # tomorrow's plan falls due: the first slice
+    planned = {r[0] for r in await h.db.all(
+        "SELECT client_id FROM timers WHERE key LIKE 'checkin:%:2026-11-26'")}
+    plan = await h.db.one("SELECT status, payload FROM timers WHERE key = 'plan_day:2026-11-26'")
+    assert plan["status"] == "pending" and len(planned) < 5
+    assert f'"after": {max(planned)}' in plan["payload"]
+    for second in range(1, 6):  # each tick takes the next slice
+        await advance_to(h, local(2026, 11, 25, 12) + timedelta(seconds=second))
+    planned = {r[0] for r in await h.db.all(
+        "SELECT client_id FROM timers WHERE key LIKE 'checkin:%:2026-11-26'")}
+    assert planned >= set(ids)
+    assert await h.db.value("SELECT COUNT(*) FROM timers WHERE key LIKE 'checkin:%:2026-11-26'") \
+        == len(planned)  # nothing planned twice
+    plans = await h.db.all("SELECT key, status FROM timers WHERE kind = 'plan_day' ORDER BY key")
+    assert [tuple(r) for r in plans][-2:] == [("plan_day:2026-11-26", "done"),
+                                              ("plan_day:2026-11-27", "pending")]
