@@ -12,7 +12,8 @@ from bot.core.db import Tx
 from bot.core.identities import add_identity
 from bot.core.phones import normalise_phone
 
-ROLES = ("officer", "supervisor", "admin", "mentor")
+# evaluator: the programme dashboard and its CSVs only (aggregated, small counts suppressed).
+ROLES = ("officer", "supervisor", "admin", "mentor", "evaluator")
 # Roles that hold a caseload and can be on the duty rota.
 CASE_ROLES = ("officer", "supervisor")
 CASE_ROLES_SQL = "('officer', 'supervisor')"  # the same, for an SQL IN (...)
