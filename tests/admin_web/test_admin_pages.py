@@ -108,7 +108,7 @@ async def test_caseload_filters_and_search(harness: Harness, demo: Demo, panels:
     assert "No clients match" in (await priya.get("/admin/clients?q=%25")).text
     rows = list(csv.reader(io.StringIO((await priya.get(
         "/admin/clients.csv?area=Erdington")).text.lstrip("\ufeff"))))
-    assert rows[0][:3] == ["ref", "first_name", "stage"]
+    assert rows[0][:4] == ["ref", "first_name", "officer_username", "stage"]
     assert sorted(r[0] for r in rows[1:]) == ["D-002", "D-005"]
 
 
@@ -277,7 +277,7 @@ async def test_csv_downloads_neutralise_formulas(harness: Harness, demo: Demo,
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
     sam_row = next(r for r in rows if r[0] == "D-001")
-    assert sam_row[1] == "'=HYPERLINK(\"http://x\")" and sam_row[5] == "'+cmd"
+    assert sam_row[1] == "'=HYPERLINK(\"http://x\")" and sam_row[4] == "'+cmd"
 
 
 # Unmatched --------------------------------------------------------------------------------------

@@ -120,6 +120,7 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("GET", "/dashboard/{slug:str}.csv", "dashboard"),
         Case("GET", "/import", "import"),
         Case("POST", "/import", "import"),
+        Case("GET", "/import/template.csv", "import"),
         Case("GET", "/import/{id:int}", "import"),
         Case("POST", "/import/{id:int}/confirm", "import"),
         Case("GET", "/settings", "settings"),
