@@ -7,6 +7,9 @@ members stays with `o2r group enrol`.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,6 +17,7 @@ from starlette.routing import Route
 
 from admin_web.auth import flash, guard
 from admin_web.permissions import User, client_in_reach, client_scope
+from admin_web.posting import form_post
 from admin_web.templating import page
 from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
 from bot.aftercare import enrolment, mentors
@@ -23,6 +27,8 @@ from bot.core.db import Tx
 from bot.core.passwords import WeakPassword, hash_password_async
 from bot.core.people import InputError
 from reminders.schedule.clock import WEEKDAYS
+
+BACK = "/admin/groups"
 
 
 @guard("groups")
@@ -69,67 +75,44 @@ async def promote(request: Request, user: User) -> Response:
     return see_other("/admin/groups")
 
 
-@guard("groups")
-async def step_down(request: Request, user: User) -> Response:
-    staff_id = path_int(request)
-    form = await read_form(request)
-    if not await db(request).value("SELECT 1 FROM mentors WHERE staff_id = ?", (staff_id,)):
+async def _mentor_exists(request: Request, user: User, form: Any) -> None:
+    if not await db(request).value("SELECT 1 FROM mentors WHERE staff_id = ?",
+                                   (path_int(request),)):
         raise HTTPException(404, "No such mentor.")
-    moment = now(request)
-    try:
-        await db(request).write(lambda tx: mentors.step_down(
-            tx, moment, staff_id, reason=field(form, "reason")[:200] or None, actor=user.actor))
-        message = "Stepped down: their mentor access has ended everywhere."
-    except InputError as exc:
-        message = f"Not done: {exc}"
-    await flash(request, user, message)
-    return see_other("/admin/groups")
 
 
-@guard("groups")
-async def add_group(request: Request, user: User) -> Response:
+async def _step_down(tx: Tx, user: User, form: Any, moment: datetime, request: Request) -> str:
+    await mentors.step_down(tx, moment, path_int(request),
+                            reason=field(form, "reason")[:200] or None, actor=user.actor)
+    return "Stepped down: their mentor access has ended everywhere."
+
+
+async def _add_group(tx: Tx, user: User, form: Any, moment: datetime, request: Request) -> str:
     """A new group with its mentors picked by name (the CLI's `o2r group add`)."""
-    form = await read_form(request)
     day = field(form, "day")
+    if day not in WEEKDAYS:
+        raise InputError("day: choose one from the list")
     mentor_ids = [int(v) for v in form.getlist("mentor") if isinstance(v, str) and v.isdigit()]
-    moment = now(request)
-    try:
-        if day not in WEEKDAYS:
-            raise InputError("day: choose one from the list")
-        meets = f"weekly:{day[:3]} {field(form, 'at')}"
-        await db(request).write(lambda tx: enrolment.add_group(
-            tx, moment, name=field(form, "name"), mentor_ids=mentor_ids, meets=meets,
-            place=field(form, "place") or None, actor=user.actor))
-        message = "Group added; its meetings and reminders are planned."
-    except InputError as exc:
-        message = f"Not done: {exc}"
-    await flash(request, user, message)
-    return see_other("/admin/groups")
+    await enrolment.add_group(tx, moment, name=field(form, "name"), mentor_ids=mentor_ids,
+                              meets=f"weekly:{day[:3]} {field(form, 'at')}",
+                              place=field(form, "place") or None, actor=user.actor)
+    return "Group added; its meetings and reminders are planned."
 
 
-@guard("groups")
-async def add_group_mentor(request: Request, user: User) -> Response:
-    form = await read_form(request)
-    moment = now(request)
-    try:
-        async def work(tx: Tx) -> None:
-            gid = await enrolment.group_id_of(tx, int_field(form, "group"))
-            await enrolment.add_mentor(tx, moment, gid, int_field(form, "mentor"),
-                                       actor=user.actor)
-
-        await db(request).write(work)
-        message = "Mentor added to the group."
-    except InputError as exc:
-        message = f"Not done: {exc}"
-    await flash(request, user, message)
-    return see_other("/admin/groups")
+async def _add_group_mentor(tx: Tx, user: User, form: Any, moment: datetime,
+                            request: Request) -> str:
+    gid = await enrolment.group_id_of(tx, int_field(form, "group"))
+    await enrolment.add_mentor(tx, moment, gid, int_field(form, "mentor"), actor=user.actor)
+    return "Mentor added to the group."
 
 
 def routes() -> list[Route]:
     return [
         Route("/groups", groups_page, methods=["GET"]),
         Route("/groups/mentors", promote, methods=["POST"]),
-        Route("/groups/new", add_group, methods=["POST"]),
-        Route("/groups/add-mentor", add_group_mentor, methods=["POST"]),
-        Route("/groups/mentors/{id:int}/step-down", step_down, methods=["POST"]),
+        Route("/groups/new", form_post("groups", _add_group, BACK), methods=["POST"]),
+        Route("/groups/add-mentor", form_post("groups", _add_group_mentor, BACK),
+              methods=["POST"]),
+        Route("/groups/mentors/{id:int}/step-down",
+              form_post("groups", _step_down, BACK, check=_mentor_exists), methods=["POST"]),
     ]

@@ -131,6 +131,47 @@ async def test_a_telegram_link_code_instead_of_a_chat_id(harness: Harness, demo:
                                   " AND address = '555123' AND active = 1") == sam
 
 
+async def test_a_link_code_texted_to_the_clients_phone(harness: Harness, demo: Demo,
+                                                       panels: Any) -> None:
+    """The code goes through the outbox to the client's own phone under the contact policy;
+    redeemed from Telegram it links the chat."""
+    import re
+
+    sam, kim = demo.clients["D-001"], demo.clients["D-004"]
+    dana = await signed_in(panels, "dana")
+    response = await dana.post(f"/admin/clients/{sam}/link-code/send")
+    assert response.status_code == 303 and response.headers["location"].endswith(
+        "#send_link_code")
+    page = (await dana.get(f"/admin/clients/{sam}")).text
+    assert "texted to the client" in page
+    await harness.settle()
+    row = await harness.db.one(
+        "SELECT o.body, i.channel, i.address FROM outbox o JOIN identities i"
+        " ON i.id = o.identity_id WHERE o.client_id = ? AND o.message_key = 'link.code_sent'",
+        (sam,))
+    assert row is not None and (row["channel"], row["address"]) == ("sim", "client-d-001")
+    code = re.search(r"/start (\S+)", row["body"])
+    assert code
+    await harness.tg_text(555124, f"/start {code.group(1)}")
+    await harness.settle()
+    assert await harness.db.value("SELECT client_id FROM identities WHERE channel = 'telegram'"
+                                  " AND address = '555124' AND active = 1") == sam
+    # Opted out: the policy holds it back and says so; no code is made.
+    from bot.core.identities import identities_of, set_opt_out
+
+    async def opt_out(tx: Any) -> None:
+        for ident in await identities_of(tx, client_id=kim):
+            await set_opt_out(tx, harness.clock.now(), ident, "STOP")
+
+    await harness.write(opt_out)
+    lee = await signed_in(panels, "lee")
+    await lee.post(f"/admin/clients/{kim}/link-code/send")
+    assert "Not done: not sent: the client is opted out" in (
+        await lee.get(f"/admin/clients/{kim}")).text
+    assert await harness.db.value("SELECT COUNT(*) FROM link_codes WHERE client_id = ?",
+                                  (kim,)) == 0
+
+
 async def test_the_caseload_puts_those_needing_attention_first(harness: Harness, demo: Demo,
                                                                panels: Any) -> None:
     from bot.core.clock import iso

@@ -68,6 +68,7 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("POST", "/clients/{id:int}/settings", "client",
              {"language": "en_GB", "checkin_time": "07:15", "discreet": "yes"}),
         Case("POST", "/clients/{id:int}/link-code", "client"),
+        Case("POST", "/clients/{id:int}/link-code/send", "client"),
         Case("GET", "/clients/new", "client.add"),
         Case("POST", "/clients/new", "client.add",
              {"ref": "G-9", "first_name": "Guess", "officer": str(ids["lee"]),
