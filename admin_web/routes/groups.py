@@ -1,8 +1,8 @@
 """Aftercare groups and peer mentors, for supervisors: every group's mentors, size and Telegram
 chat state (including a bot removed from its chat), promoting a graduate, stepping a mentor down.
 
-Groups are set up here (mentors picked by name) or with the CLI (`o2r group ...`); enrolling
-members stays with `o2r group enrol`.
+Groups are set up and edited here (mentors picked by name), members enrolled and withdrawn, or
+with the CLI (`o2r group ...`); the rules live in bot.aftercare.enrolment.
 """
 
 from __future__ import annotations
@@ -40,13 +40,25 @@ async def groups_page(request: Request, user: User) -> Response:
         " 'aftercare') AND c.consent_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mentors m"
         f" WHERE m.client_id = c.id AND m.status = 'active') AND {where} ORDER BY c.ref", params)
     rows = await aftercare.all_groups(database, moment)
+    members: dict[int, list[Any]] = {}
+    for r in await database.all(
+            "SELECT g.group_id, c.id, c.ref, c.first_name FROM group_members g"
+            " JOIN clients c ON c.id = g.client_id WHERE g.status = 'active' ORDER BY c.ref"):
+        members.setdefault(r["group_id"], []).append(r)
+    # Who could join a group: graduates with consent, in no group and mentoring none.
+    joinable = await database.all(
+        "SELECT c.id, c.ref, c.first_name FROM clients c WHERE c.stage IN ('completed',"
+        " 'aftercare') AND c.consent_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM group_members"
+        " g WHERE g.client_id = c.id AND g.status = 'active')"
+        f" AND {where} ORDER BY c.ref", params)
     return await page(
         request, "groups.html", eligible=eligible, mentors=await aftercare.all_mentors(database),
         agreement=load_config().agreement_version,
-        weekdays=WEEKDAYS,
+        weekdays=WEEKDAYS, members=members, joinable=joinable,
         groups=[{"id": r["id"], "name": r["name"], "day": WEEKDAYS[r["weekday"]][:3].capitalize(),
                  "at": r["meets_at"], "place": r["place"], "mentor_names": r["mentor_names"],
                  "members": r["members"], "next": r["next_meeting"], "chat": r["chat_status"],
+                 "weekday": WEEKDAYS[r["weekday"]],
                  "chat_changed_at": r["chat_changed_at"]} for r in rows])
 
 
@@ -99,6 +111,33 @@ async def _add_group(tx: Tx, user: User, form: Any, moment: datetime, request: R
     return "Group added; its meetings and reminders are planned."
 
 
+async def _edit_group(tx: Tx, user: User, form: Any, moment: datetime, request: Request) -> str:
+    day = field(form, "day")
+    if day not in WEEKDAYS:
+        raise InputError("day: choose one from the list")
+    changed = await enrolment.edit_group(
+        tx, moment, path_int(request), name=field(form, "name"),
+        meets=f"weekly:{day[:3]} {field(form, 'at')}", place=field(form, "place") or None,
+        actor=user.actor)
+    if not changed:
+        return "Nothing changed."
+    return "Group changed: " + ", ".join(changed) + (
+        "; meetings ahead and their reminders moved." if set(changed) - {"name"} else ".")
+
+
+async def _enrol(tx: Tx, user: User, form: Any, moment: datetime, request: Request) -> str:
+    await enrolment.enrol(tx, moment, path_int(request), int_field(form, "client"),
+                          actor=user.actor)
+    return "Enrolled; their meeting reminders are planned."
+
+
+async def _withdraw(tx: Tx, user: User, form: Any, moment: datetime, request: Request) -> str:
+    await enrolment.leave(tx, moment, int_field(form, "client"),
+                          field(form, "reason")[:200] or "withdrawn by a supervisor",
+                          actor=user.actor)
+    return "Withdrawn from the group; their meeting reminders are cancelled."
+
+
 async def _add_group_mentor(tx: Tx, user: User, form: Any, moment: datetime,
                             request: Request) -> str:
     gid = await enrolment.group_id_of(tx, int_field(form, "group"))
@@ -113,6 +152,9 @@ def routes() -> list[Route]:
         Route("/groups/new", form_post("groups", _add_group, BACK), methods=["POST"]),
         Route("/groups/add-mentor", form_post("groups", _add_group_mentor, BACK),
               methods=["POST"]),
+        Route("/groups/{id:int}/edit", form_post("groups", _edit_group, BACK), methods=["POST"]),
+        Route("/groups/{id:int}/enrol", form_post("groups", _enrol, BACK), methods=["POST"]),
+        Route("/groups/withdraw", form_post("groups", _withdraw, BACK), methods=["POST"]),
         Route("/groups/mentors/{id:int}/step-down",
               form_post("groups", _step_down, BACK, check=_mentor_exists), methods=["POST"]),
     ]

@@ -243,3 +243,58 @@ async def test_a_supervisor_creates_a_group_picking_mentors_by_name(
     assert "Not done" in (await priya.get("/admin/groups")).text
     assert not await harness.db.value("SELECT 1 FROM aftercare_groups"
                                       " WHERE name = 'No mentor group'")
+
+
+async def test_a_supervisor_edits_a_group_and_enrols_and_withdraws_members(
+        harness: Harness, demo: Demo, panels: Any) -> None:
+    """Moving the meeting re-plans the meetings ahead and their reminders at the new time;
+    enrolling plans a member's reminders, withdrawing cancels them."""
+    from bot.aftercare.enrolment import add_group
+    from bot.aftercare.mentors import promote
+
+    gil, alex = demo.clients["D-001"], demo.clients["D-003"]  # alex is in aftercare already
+    await harness.write(lambda tx: tx.execute(
+        "UPDATE clients SET stage = 'aftercare' WHERE id = ?", (gil,)))
+    now = harness.clock.now()
+    mentor = await harness.write(lambda tx: promote(tx, now, gil, agreed=True, actor="test"))
+    group = await harness.write(lambda tx: add_group(
+        tx, now, name="Tuesday group", mentor_ids=[mentor], meets="weekly:tue 18:00",
+        actor="test"))
+    priya = await signed_in(panels, "priya")
+    page = (await priya.get("/admin/groups")).text
+    assert f'<option value="{alex}">D-003 Alex</option>' in page
+    await priya.post(f"/admin/groups/{group}/enrol", {"client": str(alex)})
+    assert "Enrolled" in (await priya.get("/admin/groups")).text
+    pending = ("SELECT COUNT(*) FROM timers WHERE client_id = ? AND kind = 'meeting_reminder'"
+               " AND status = 'pending'")
+    assert await harness.db.value(pending, (alex,)) > 0
+    before = await harness.db.value("SELECT MIN(starts_at) FROM group_meetings"
+                                    " WHERE group_id = ? AND status = 'scheduled'", (group,))
+    await priya.post(f"/admin/groups/{group}/edit", {"name": "Thursday group", "day": "thursday",
+                                                     "at": "19:30", "place": "Hope Centre"})
+    page = (await priya.get("/admin/groups")).text
+    assert "Group changed: name, day, time, place" in page
+    row = await harness.db.one("SELECT name, weekday, meets_at, place FROM aftercare_groups"
+                               " WHERE id = ?", (group,))
+    assert tuple(row) == ("Thursday group", 3, "19:30", "Hope Centre")
+    tz = ZoneInfo(harness.service.settings.timezone)
+    ahead = await harness.db.all("SELECT starts_at, place FROM group_meetings WHERE group_id = ?"
+                                 " AND status = 'scheduled'", (group,))
+    assert ahead and all(parse_iso(r["starts_at"]).astimezone(tz).strftime("%a %H:%M")
+                         == "Thu 19:30" and r["place"] == "Hope Centre" for r in ahead)
+    assert before not in {r["starts_at"] for r in ahead}
+    # Alex's reminders now point at the Thursday meetings only.
+    events = {r[0] for r in await harness.db.all(
+        "SELECT m.starts_at FROM timers t JOIN group_meetings m ON t.key LIKE"
+        " 'meeting:' || m.id || ':%' WHERE t.client_id = ? AND t.kind = 'meeting_reminder'"
+        " AND t.status = 'pending'", (alex,))}
+    assert events and events <= {r["starts_at"] for r in ahead}
+    due = [json.loads(r[0])["event_at"] for r in await harness.db.all(
+        "SELECT payload FROM timers WHERE client_id = ? AND kind = 'meeting_reminder'"
+        " AND status = 'pending'", (alex,))]
+    assert due and set(due) <= {r["starts_at"] for r in ahead}
+    await priya.post("/admin/groups/withdraw", {"client": str(alex), "reason": "moved away"})
+    assert "Withdrawn from the group" in (await priya.get("/admin/groups")).text
+    assert await harness.db.value(pending, (alex,)) == 0
+    assert await harness.db.value("SELECT end_reason FROM group_members WHERE client_id = ?",
+                                  (alex,)) == "moved away"

@@ -136,6 +136,10 @@ def cases(ids: dict[str, int]) -> list[Case]:
         Case("POST", "/groups/new", "groups", {"name": "Guess group", "day": "tuesday",
                                                "at": "18:00", "mentor": "1"}),
         Case("POST", "/groups/add-mentor", "groups", {"group": "1", "mentor": "1"}),
+        Case("POST", "/groups/{id:int}/edit", "groups", {"name": "Guess", "day": "monday",
+                                                         "at": "10:00"}),
+        Case("POST", "/groups/{id:int}/enrol", "groups", {"client": str(alex)}),
+        Case("POST", "/groups/withdraw", "groups", {"client": str(alex)}),
     ]
 
 
@@ -173,6 +177,8 @@ async def fingerprint(h: Harness) -> tuple[Any, ...]:
         "SELECT group_concat(status) FROM caseload_imports", "SELECT COUNT(*) FROM staff_totp",
         "SELECT COUNT(*) FROM inbound WHERE client_id IS NOT NULL",
         "SELECT COUNT(*) FROM aftercare_groups", "SELECT COUNT(*) FROM group_mentors",
+        "SELECT group_concat(name || weekday || meets_at) FROM aftercare_groups",
+        "SELECT group_concat(client_id || status) FROM group_members",
         "SELECT group_concat(COALESCE(checkin_time, '-') || discreet || language"
         " || COALESCE(quiet_start, '-')) FROM clients", "SELECT COUNT(*) FROM link_codes",
     )
