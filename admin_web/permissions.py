@@ -52,7 +52,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 # Roles that must use the second factor in production (NCSC/GOV.UK Notify: MFA for accounts
-# that reach everyone's cases or manage accounts). Every role may turn it on.
+# that reach everyone's cases or manage accounts). Every role may turn it on. Not required of
+# evaluators: they see aggregates with small counts hidden, no personal data.
 TOTP_REQUIRED = frozenset({"supervisor", "admin"})
 
 HOME = {"officer": "/admin/escalations", "supervisor": "/admin/escalations",

@@ -8,27 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.db import MIGRATIONS, _split_sql, migrate
+from bot.core.db import migrate
+from tests.core.test_migration_013 import up_to
 
 AT = "2026-11-30T10:00:00.000000Z"
-
-
-def _up_to_017(conn: sqlite3.Connection) -> None:
-    conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
-                 " name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-    for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
-        if int(path.name[:3]) >= 18:
-            break
-        for statement in _split_sql(path.read_text(encoding="utf-8")):
-            conn.execute(statement)
-        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                     (int(path.name[:3]), path.stem, AT))
 
 
 def test_rebuild_keeps_staff_ids_requests_and_links(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")
-    _up_to_017(conn)
+    up_to(conn, 18)
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO staff (name, role, created_at) VALUES ('E', 'evaluator', ?)",
                      (AT,))
