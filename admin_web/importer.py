@@ -2,7 +2,10 @@
 
 The programme ran on spreadsheets, so the columns are the obvious ones: ref, first_name,
 officer_username, phone, stage, area, referral_source (telegram_chat_id optional). Header names
-are matched loosely ("First name" = first_name). Stages may be codes or the panel's labels.
+are matched loosely ("First name" = first_name). Stages and referral sources may be codes or
+the panel's labels; a referral source not on the fixed list is refused (free text would split
+the dashboard's referrals-by-source table). The caseload CSV export (routes/caseload.py) writes
+these columns plus EXPORT_ONLY ones, which an import skips, so an export imports as it is.
 """
 
 from __future__ import annotations
@@ -15,13 +18,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from admin_web.csvout import FORMULA_START
 from admin_web.labels import SOURCE_LABELS, STAGE_LABELS
 from bot.core.db import Tx
-from bot.core.people import CASE_ROLES_SQL, REF_RE, STAGES, Contact, InputError, add_client
+from bot.core.people import (
+    CASE_ROLES_SQL,
+    REF_RE,
+    REFERRAL_SOURCES,
+    STAGES,
+    Contact,
+    InputError,
+    add_client,
+)
 from bot.core.phones import InvalidPhone, normalise_phone
 
 REQUIRED = ("ref", "first_name", "officer_username")
 OPTIONAL = ("phone", "stage", "area", "referral_source", "telegram_chat_id")
+# Written by the caseload export for people and the dashboard, skipped by the import.
+EXPORT_ONLY = ("officer", "stage_label", "status", "status_label", "referral_source_label",
+               "open_escalations", "last_heard", "unreachable_since")
 MAX_ROWS = 2000
 MAX_BYTES = 1_000_000
 MAX_TEXT = 80
@@ -78,11 +93,15 @@ def _stage(raw: str) -> str | None:
 
 
 def _source(raw: str) -> str | None:
-    if not raw:
-        return None
+    """A referral source code from its code or label; None if it is not on the list."""
     key = _header(raw)
     by_label = {_header(label): code for code, label in SOURCE_LABELS.items()}
-    return key if key in SOURCE_LABELS else by_label.get(key, raw)
+    return key if key in REFERRAL_SOURCES else by_label.get(key)
+
+
+def _unguard(value: str) -> str:
+    """Undo csvout.neutralise (our own exports) so a cell reads back as it was stored."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_START) else value
 
 
 def decode(data: bytes) -> str:
@@ -115,7 +134,7 @@ def parse(text: str, officers: Mapping[str, int], existing_refs: set[str],
         preview.file_errors.append("Missing column(s): " + ", ".join(missing)
                                    + ". Needed: " + ", ".join(REQUIRED) + ".")
         return preview
-    unknown = [h for h in header if h and h not in REQUIRED + OPTIONAL]
+    unknown = [h for h in header if h and h not in REQUIRED + OPTIONAL + EXPORT_ONLY]
     if unknown:
         preview.warnings.append("Unknown column(s), ignored: " + ", ".join(unknown) + ".")
     refs_seen: dict[str, int] = {}
@@ -127,8 +146,8 @@ def parse(text: str, officers: Mapping[str, int], existing_refs: set[str],
             if len(preview.rows) >= MAX_ROWS:
                 preview.file_errors.append(f"More than {MAX_ROWS} rows: split the file.")
                 break
-            raw = {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)
-                   if h}
+            raw = {h: _unguard(values[i].strip() if i < len(values) else "")
+                   for i, h in enumerate(header) if h}
             preview.rows.append(_check(line, raw, officers, existing_refs, taken_addresses,
                                        refs_seen, addresses_seen))
     except csv.Error as exc:
@@ -183,10 +202,12 @@ def _check(line: int, raw: dict[str, str], officers: Mapping[str, int], existing
     if stage is None:
         errors.append(f"stage: {raw.get('stage')!r} is not a stage")
     area = raw.get("area") or None
-    source = _source(raw.get("referral_source", ""))
-    for name, value in (("area", area), ("referral_source", source)):
-        if value and len(value) > MAX_TEXT:
-            errors.append(f"{name}: at most {MAX_TEXT} characters")
+    source = _source(raw["referral_source"]) if raw.get("referral_source") else None
+    if raw.get("referral_source") and source is None:
+        errors.append(f"referral_source: {raw['referral_source'][:MAX_TEXT]!r} is not on the"
+                      " list (see the import page)")
+    if area and len(area) > MAX_TEXT:
+        errors.append(f"area: at most {MAX_TEXT} characters")
     if not errors and officer_id is not None and stage is not None:
         result.client = NewClient(ref, first, username, officer_id, phone, chat, stage, area,
                                   source)

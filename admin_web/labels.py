@@ -26,7 +26,7 @@ STATUS_LABELS = {
 }
 
 ROLE_LABELS = {"officer": "Officer", "supervisor": "Supervisor", "admin": "Admin",
-               "mentor": "Peer mentor"}
+               "mentor": "Peer mentor", "evaluator": "Evaluator"}
 
 REASON_LABELS = {
     "crisis_text": "Crisis words",

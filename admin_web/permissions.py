@@ -18,6 +18,8 @@ from bot.core.people import ROLES
 # capability -> roles. Officer: own caseload and escalations routed to them. Supervisor:
 # everything about cases, reassignment, the rota. Admin: staff accounts and settings, never a
 # client's file. Mentor: their aftercare group's first names and attendance, and a concern form.
+# Evaluator: the dashboard and its CSVs, programme-wide and aggregated with counts under 5
+# suppressed (routes/dashboard.py); no case file, no client's name or ref, no officer filter.
 CAPABILITIES: dict[str, frozenset[str]] = {
     "account": frozenset(ROLES),
     "queue": frozenset({"officer", "supervisor"}),
@@ -39,7 +41,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "audit": frozenset({"supervisor"}),
     # The crisis screen's misses and false alarms that officers marked: the monthly review.
     "crisis_review": frozenset({"supervisor"}),
-    "dashboard": frozenset({"supervisor"}),
+    "dashboard": frozenset({"supervisor", "evaluator"}),
+    # Per-client outcome rows and the officer filter: case detail, so supervisors only.
+    "dashboard.detail": frozenset({"supervisor"}),
     "import": frozenset({"supervisor"}),
     "settings": frozenset({"admin"}),
     "mentor": frozenset({"mentor"}),
@@ -48,11 +52,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 # Roles that must use the second factor in production (NCSC/GOV.UK Notify: MFA for accounts
-# that reach everyone's cases or manage accounts). Every role may turn it on.
+# that reach everyone's cases or manage accounts). Every role may turn it on. Not required of
+# evaluators: they see aggregates with small counts hidden, no personal data.
 TOTP_REQUIRED = frozenset({"supervisor", "admin"})
 
 HOME = {"officer": "/admin/escalations", "supervisor": "/admin/escalations",
-        "admin": "/admin/staff", "mentor": "/admin/mentor"}
+        "admin": "/admin/staff", "mentor": "/admin/mentor", "evaluator": "/admin/dashboard"}
 
 # Main navigation: (capability, path, label), in the order shown.
 NAV = (

@@ -16,7 +16,7 @@ from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from admin_web import labels
+from admin_web import labels, metrics
 from bot.core.clock import parse_iso
 from bot.core.phones import mask_phone
 
@@ -85,6 +85,7 @@ env.filters.update(
     ons4_item=lambda v: labels.label(v, labels.ONS4_ITEMS),
     ack_method=lambda v: labels.label(v, labels.ACK_METHOD_LABELS),
     mask=lambda v: mask_phone(v) if v else "—", language_name=lambda v: language_name(v),
+    cell=metrics.display,
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.core.clock import SystemClock
 from bot.core.db import Database, Tx
-from bot.core.people import CASE_ROLES, ROLES, STAGES
+from bot.core.people import CASE_ROLES, REFERRAL_SOURCES, ROLES, STAGES
 from config.settings import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[Any]]
@@ -560,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--language", default="en_GB")
     ca.add_argument("--stage", default="referral")
     ca.add_argument("--area")
-    ca.add_argument("--referral-source")
+    ca.add_argument("--referral-source", choices=REFERRAL_SOURCES)
     ca.add_argument("--consented", action="store_true",
                     help="the officer recorded consent in person")
     ca.add_argument("--json", action="store_true")

@@ -19,10 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin_web import calendar_data
-from admin_web.auth import flash, guard
+from admin_web.auth import guard
 from admin_web.permissions import User, caseload_scope, client_in_charge, client_scope
+from admin_web.posting import Work, form_post
 from admin_web.templating import page
-from admin_web.web import db, field, int_field, now, path_int, read_form, safe_next, see_other, service
+from admin_web.web import db, field, int_field, now, path_int, safe_next, service
 from bot.core.clock import iso
 from bot.core.db import Tx
 from bot.core.people import InputError
@@ -96,23 +97,9 @@ async def calendar_page(request: Request, user: User) -> Response:
         default_at=(moment.astimezone(tz) + timedelta(days=1)).strftime("%Y-%m-%dT10:00"))
 
 
-Change = Callable[[Tx, User, Any, datetime, Request], Awaitable[str]]
-
-
-def _post(fn: Change) -> Callable[[Request], Awaitable[Response]]:
-    @guard("calendar")
-    async def endpoint(request: Request, user: User) -> Response:
-        form = await read_form(request)
-        moment = now(request)
-        try:
-            message = await db(request).write(lambda tx: fn(tx, user, form, moment, request))
-        except InputError as exc:
-            message = f"Not done: {exc}"
-        await flash(request, user, message)
-        return see_other(safe_next(field(form, "next"), "/admin/calendar"))
-
-    endpoint.__name__ = fn.__name__.lstrip("_")
-    return endpoint
+def _post(fn: Work) -> Callable[[Request], Awaitable[Response]]:
+    return form_post("calendar", fn,
+                     lambda request, form: safe_next(field(form, "next"), "/admin/calendar"))
 
 
 async def _reach_client(tx: Tx, user: User, client_id: int) -> None:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from admin_web import labels
+from admin_web import importer, labels
 from admin_web.auth import flash, guard
 from admin_web.csvout import csv_response
 from admin_web.permissions import User, caseload_scope
@@ -98,7 +98,7 @@ async def caseload_rows(database: Any, user: User, f: dict[str, str],
         args.extend([pattern, pattern])
     return list(await database.all(
         "SELECT c.id, c.ref, c.first_name, c.stage, c.status, c.area, c.referral_source,"
-        " c.heightened_until, s.name AS officer_name,"
+        " c.heightened_until, s.name AS officer_name, s.username AS officer_username,"
         " (SELECT COUNT(*) FROM escalations e WHERE e.client_id = c.id"
         "  AND e.status <> 'resolved') AS open_escalations,"
         " (SELECT MAX(received_at) FROM inbound i WHERE i.client_id = c.id) AS last_heard,"
@@ -159,12 +159,20 @@ async def caseload_csv(request: Request, user: User) -> Response:
     await db(request).write(lambda tx: audit(tx, moment, user.actor, "caseload.exported", None,
                                              None, rows=len(rows), **{k: v for k, v in f.items()
                                                                       if v}))
-    return csv_response("caseload.csv", (
-        "ref", "first_name", "stage", "status", "officer", "area", "referral_source",
-        "open_escalations", "last_heard", "unreachable_since"), (
-        (r["ref"], r["first_name"], labels.stage(r["stage"]), labels.status(r["status"]),
-         r["officer_name"], r["area"], r["referral_source"], r["open_escalations"],
-         r["last_heard"], r["unreachable_since"]) for r in rows))
+    # The import's own columns first (so an export imports as it is), then codes' labels and
+    # the live counts the import skips. Phone numbers are not exported.
+    header = ("ref", "first_name", "officer_username", "stage", "area", "referral_source",
+              *importer.EXPORT_ONLY)
+
+    def cells(r: Any) -> tuple[Any, ...]:
+        row = dict(r) | {
+            "officer": r["officer_name"], "stage_label": labels.stage(r["stage"]),
+            "status_label": labels.status(r["status"]),
+            "referral_source_label": labels.source(r["referral_source"])
+            if r["referral_source"] else None}
+        return tuple(row[c] for c in header)
+
+    return csv_response("caseload.csv", header, (cells(r) for r in rows))
 
 
 async def _new_client_page(request: Request, user: User, form: dict[str, str],

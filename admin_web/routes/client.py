@@ -17,14 +17,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin_web import actions, calendar_data, labels
-from admin_web.auth import flash, guard
+from admin_web.auth import guard
 from admin_web.charts import Series, line_chart
 from admin_web.labels import language_choices
 from admin_web.permissions import User, allowed, client_in_charge, client_in_reach
+from admin_web.posting import form_post
 from admin_web.routes.queue import OUTCOMES, escalations_for
 from admin_web.templating import page
 from admin_web.urgency import add_urgency
-from admin_web.web import db, field, int_field, now, path_int, read_form, see_other, service
+from admin_web.web import db, field, int_field, now, path_int, service
 from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
@@ -225,20 +226,15 @@ Action = Callable[[Tx, User, int, Any, datetime], Awaitable[str]]
 def _action(fn: Action, capability: str = "client") -> Callable[[Request], Awaitable[Response]]:
     """A POST on a client: reach check, one transaction, a flash message, back to the page."""
 
-    @guard(capability)
-    async def endpoint(request: Request, user: User) -> Response:
-        client_id = await _client_or_404(request, user, change=True)
-        form = await read_form(request)
-        moment = now(request)
-        try:
-            message = await db(request).write(lambda tx: fn(tx, user, client_id, form, moment))
-        except (InputError, ValueError, LookupError) as exc:
-            message = f"Not done: {exc}"
-        await flash(request, user, message)
-        return see_other(f"/admin/clients/{client_id}#{fn.__name__.removeprefix('_')}")
+    async def work(tx: Tx, user: User, form: Any, moment: datetime, request: Request) -> str:
+        return await fn(tx, user, path_int(request), form, moment)
 
-    endpoint.__name__ = fn.__name__.lstrip("_")
-    return endpoint
+    work.__name__ = fn.__name__
+    return form_post(
+        capability, work,
+        lambda request, _: f"/admin/clients/{path_int(request)}#{fn.__name__.removeprefix('_')}",
+        check=lambda request, user, _: _client_or_404(request, user, change=True),
+        refused=(InputError, ValueError, LookupError))
 
 
 async def _journey(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
@@ -313,6 +309,13 @@ async def _link_code(tx: Tx, user: User, client_id: int, form: Any, moment: date
             f" send /start {code} to the bot. One use, valid {hours} hours.")
 
 
+async def _send_link_code(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
+    from bot.core.messaging import send_link_code
+
+    await send_link_code(tx, moment, client_id, user.actor)
+    return "Telegram link code texted to the client's phone."
+
+
 async def _discharge(tx: Tx, user: User, client_id: int, form: Any, moment: datetime) -> str:
     if field(form, "kind") != "custody-release":
         raise InputError("record a rehab discharge by moving the stage")
@@ -331,6 +334,7 @@ def routes() -> list[Route]:
         Route("/clients/{id:int}/release", _action(_discharge), methods=["POST"]),
         Route("/clients/{id:int}/settings", _action(_settings), methods=["POST"]),
         Route("/clients/{id:int}/link-code", _action(_link_code), methods=["POST"]),
+        Route("/clients/{id:int}/link-code/send", _action(_send_link_code), methods=["POST"]),
         Route("/clients/{id:int}/reassign", _action(_profile, "client.reassign"),
               methods=["POST"]),
     ]

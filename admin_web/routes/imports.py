@@ -8,15 +8,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from admin_web import importer
+from admin_web import importer, labels
 from admin_web.auth import flash, guard
+from admin_web.csvout import csv_response
 from admin_web.permissions import User
 from admin_web.templating import page
 from admin_web.web import db, now, path_int, read_form, see_other
 from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
-from bot.core.people import InputError
+from bot.core.people import REFERRAL_SOURCES, STAGES, InputError
 
 
 @guard("import")
@@ -25,8 +26,18 @@ async def import_page(request: Request, user: User) -> Response:
         "SELECT i.id, i.staff_id, i.filename, i.status, i.created_at, i.applied_at,"
         " i.created_count, s.name"
         " FROM caseload_imports i JOIN staff s ON s.id = i.staff_id ORDER BY i.id DESC LIMIT 20")
+    officers, _, _ = await importer.current_state(db(request))
     return await page(request, "import.html", recent=recent, required=importer.REQUIRED,
-                      optional=importer.OPTIONAL, max_rows=importer.MAX_ROWS)
+                      optional=importer.OPTIONAL, max_rows=importer.MAX_ROWS,
+                      stages=[(s, labels.stage(s)) for s in STAGES],
+                      sources=[(s, labels.source(s)) for s in REFERRAL_SOURCES],
+                      officers=sorted(officers))
+
+
+@guard("import")
+async def template_csv(request: Request, user: User) -> Response:
+    """The columns to fill in, header only; accepted values are listed on the import page."""
+    return csv_response("caseload-import-template.csv", importer.REQUIRED + importer.OPTIONAL, ())
 
 
 @guard("import")
@@ -100,6 +111,7 @@ def routes() -> list[Route]:
     return [
         Route("/import", import_page, methods=["GET"]),
         Route("/import", upload, methods=["POST"]),
+        Route("/import/template.csv", template_csv, methods=["GET"]),
         Route("/import/{id:int}", preview_page, methods=["GET"]),
         Route("/import/{id:int}/confirm", confirm, methods=["POST"]),
     ]

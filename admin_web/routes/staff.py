@@ -13,10 +13,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from admin_web import actions, sessions, totp
-from admin_web.auth import flash, guard
+from admin_web.auth import guard
 from admin_web.permissions import User, allowed
+from admin_web.posting import Work, form_post
 from admin_web.templating import page
-from admin_web.web import auth_now, db, field, int_field, now, path_int, read_form, see_other, service
+from admin_web.web import auth_now, db, field, int_field, now, path_int, service
 from bot.core import accounts
 from bot.core.audit import audit
 from bot.core.clock import iso
@@ -56,23 +57,8 @@ async def staff_page(request: Request, user: User) -> Response:
         duty_staff=[s for s in staff if s["active"] and s["role"] in CASE_ROLES])
 
 
-Change = Callable[[Tx, User, Any, datetime, Request], Awaitable[str]]
-
-
-def _post(fn: Change, capability: str) -> Callable[[Request], Awaitable[Response]]:
-    @guard(capability)
-    async def endpoint(request: Request, user: User) -> Response:
-        form = await read_form(request)
-        moment = now(request)
-        try:
-            message = await db(request).write(lambda tx: fn(tx, user, form, moment, request))
-        except InputError as exc:
-            message = f"Not done: {exc}"
-        await flash(request, user, message)
-        return see_other("/admin/staff")
-
-    endpoint.__name__ = fn.__name__.lstrip("_")
-    return endpoint
+def _post(fn: Work, capability: str) -> Callable[[Request], Awaitable[Response]]:
+    return form_post(capability, fn, "/admin/staff")
 
 
 async def _availability(tx: Tx, user: User, form: Any, moment: datetime, request: Request) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -12,12 +13,12 @@ from starlette.routing import Route
 from admin_web import actions
 from admin_web.auth import flash, guard
 from admin_web.permissions import User, allowed, caseload_scope, client_in_charge
+from admin_web.posting import form_post
 from admin_web.templating import page
-from admin_web.web import db, field, int_field, now, path_int, read_form, see_other
+from admin_web.web import db, field, int_field, now, path_int, see_other
 from bot.core.audit import audit
 from bot.core.clock import iso
 from bot.core.db import Tx
-from bot.core.people import InputError
 from bot.escalation.alerts import EscalationError, resolve, unmatched_open_for
 from flows.intents import Intent, detect
 
@@ -58,26 +59,17 @@ async def unmatched_page(request: Request, user: User) -> Response:
                       clients=clients, can_replace=allowed(user.role, "unmatched.replace"))
 
 
-@guard("unmatched")
-async def link(request: Request, user: User) -> Response:
-    form = await read_form(request)
-    client_id = int_field(form, "client")
-    if not await client_in_charge(db(request), user, client_id):
+async def _client_in_charge(request: Request, user: User, form: Any) -> None:
+    if not await client_in_charge(db(request), user, int_field(form, "client")):
         raise HTTPException(404, "No such client.")
-    channel, address = field(form, "channel"), field(form, "address")
+
+
+async def _link(tx: Tx, user: User, form: Any, moment: datetime, request: Request) -> str:
     replace = field(form, "replace") == "yes" and allowed(user.role, "unmatched.replace")
-    moment = now(request)
-
-    async def work(tx: Tx) -> int:
-        return await actions.link_number(tx, moment, client_id, channel, address, user.actor,
-                                         replace)
-
-    try:
-        moved = await db(request).write(work)
-        await flash(request, user, f"Linked; {moved} message(s) filed under the client.")
-    except InputError as exc:
-        await flash(request, user, f"Not linked: {exc}.")
-    return see_other("/admin/unmatched")
+    moved = await actions.link_number(tx, moment, int_field(form, "client"),
+                                      field(form, "channel"), field(form, "address"),
+                                      user.actor, replace)
+    return f"Linked; {moved} message(s) filed under the client."
 
 
 @guard("unmatched")
@@ -111,6 +103,7 @@ async def handled(request: Request, user: User) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/unmatched", unmatched_page, methods=["GET"]),
-        Route("/unmatched/link", link, methods=["POST"]),
+        Route("/unmatched/link", form_post("unmatched", _link, "/admin/unmatched",
+                                           check=_client_in_charge), methods=["POST"]),
         Route("/unmatched/{id:int}/handled", handled, methods=["POST"]),
     ]

@@ -1,4 +1,4 @@
-"""Aftercare groups, their mentors and members: creating, enrolling, leaving.
+"""Aftercare groups, their mentors and members: creating, editing, enrolling, leaving.
 
 Enrolling plans the member's meeting reminders and creating a group plans its meetings, so this
 module sits above groups.py (reads and posting) and meetings.py.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.aftercare.meetings import plan_member, top_up_group
+from bot.aftercare.meetings import move_ahead, plan_member, top_up_group
 from bot.aftercare.mentors import active
 from bot.aftercare.rules import MeetingRule, local_today
 from bot.core.audit import audit
@@ -74,6 +74,38 @@ async def add_group(tx: Tx, now: datetime, *, name: str, mentor_ids: list[int], 
                 mentors=mentor_ids)
     await top_up_group(tx, now, group_id)
     return group_id
+
+
+async def edit_group(tx: Tx, now: datetime, group_id: int, *, name: str, meets: str,
+                     place: str | None = None, actor: str = "cli") -> list[str]:
+    """Rename a group, or move its weekly meeting (day, time, place): the meetings still ahead
+    and their reminders move with it (meetings.move_ahead). Returns what changed, in words."""
+    g = await tx.one("SELECT * FROM aftercare_groups WHERE id = ? AND status = 'active'",
+                     (group_id,))
+    if g is None:
+        raise InputError(f"group: no active group {group_id}")
+    clean_name = _clean(name, "name", MAX_NAME, required=True)
+    clean_place = _clean(place, "place", MAX_PLACE)
+    try:
+        rule = MeetingRule.parse(meets)
+    except ValueError as exc:
+        raise InputError(f"meets: {exc}") from None
+    if await tx.value("SELECT 1 FROM aftercare_groups WHERE name = ? AND id <> ?",
+                      (clean_name, group_id)):
+        raise InputError(f"name: a group called {clean_name!r} exists")
+    at = rule.at.strftime("%H:%M")
+    changed = [word for word, old, new in (
+        ("name", g["name"], clean_name), ("day", g["weekday"], rule.weekday),
+        ("time", g["meets_at"], at), ("place", g["place"], clean_place)) if old != new]
+    if not changed:
+        return []
+    await tx.execute("UPDATE aftercare_groups SET name = ?, weekday = ?, meets_at = ?, place = ?"
+                     " WHERE id = ?", (clean_name, rule.weekday, at, clean_place, group_id))
+    if set(changed) - {"name"}:
+        await move_ahead(tx, now, group_id)
+    await audit(tx, now, actor, "group.edited", "group", group_id, changed=changed,
+                meets=rule.text, place=clean_place, name=clean_name)
+    return changed
 
 
 async def add_mentor(tx: Tx, now: datetime, group_id: int, staff_id: int,

@@ -81,7 +81,39 @@ async def top_up_group(tx: Tx, now: datetime, group_id: int) -> int:
     return created
 
 
-async def _plan_meeting(tx: Tx, now: datetime, meeting_id: int) -> None:
+async def move_ahead(tx: Tx, now: datetime, group_id: int) -> int:
+    """The group's day, time or place changed: each meeting still ahead (no register closed)
+    moves to the new day of its own week, keeping its id so every reminder and the register
+    follow it: pending reminders are cancelled and planned again at the new time (one already
+    sent stays sent), and a meeting whose new time has passed is cancelled. Returns how many
+    moved."""
+    g = await tx.one("SELECT weekday, meets_at, place FROM aftercare_groups WHERE id = ?",
+                     (group_id,))
+    rule = MeetingRule(g["weekday"], parse_clock(g["meets_at"]))
+    tz = tx.settings.timezone
+    moved = 0
+    for m in await tx.all(
+            "SELECT id, occurrence_on FROM group_meetings WHERE group_id = ?"
+            " AND status = 'scheduled' AND starts_at > ? AND register_closed_at IS NULL"
+            " ORDER BY starts_at", (group_id, iso(now))):
+        await timers.cancel(tx, now, f"meeting:{m['id']}:", "meeting moved")
+        old = date.fromisoformat(m["occurrence_on"])
+        day = old - timedelta(days=old.weekday()) + timedelta(days=rule.weekday)
+        starts = meeting_times(rule, day, day, tz)
+        if not starts or starts[0][1] <= now:
+            await tx.execute("UPDATE group_meetings SET status = 'cancelled' WHERE id = ?",
+                             (m["id"],))
+            await timers.cancel(tx, now, f"register:{m['id']}", "meeting moved")
+            continue
+        await tx.execute("UPDATE group_meetings SET starts_at = ?, occurrence_on = ?, place = ?"
+                         " WHERE id = ?", (iso(starts[0][1]), day.isoformat(), g["place"],
+                                           m["id"]))
+        await _plan_meeting(tx, now, m["id"], move=True)
+        moved += 1
+    return moved
+
+
+async def _plan_meeting(tx: Tx, now: datetime, meeting_id: int, move: bool = False) -> None:
     m = await tx.one("SELECT group_id, starts_at FROM group_meetings WHERE id = ?", (meeting_id,))
     for member in await roster(tx, [m["group_id"]]):
         await _plan_member_meeting(tx, now, meeting_id, m["starts_at"], member["client_id"])
@@ -91,7 +123,7 @@ async def _plan_meeting(tx: Tx, now: datetime, meeting_id: int) -> None:
     await _store(tx, now, sends, GROUP_KIND, {"meeting": meeting_id})
     due = utc(m["starts_at"]) + load_config().register_after
     await timers.schedule(tx, now, f"register:{meeting_id}", REGISTER_KIND, due,
-                          payload={"meeting": meeting_id}, replace=False)
+                          payload={"meeting": meeting_id}, replace=move)
 
 
 async def _plan_member_meeting(tx: Tx, now: datetime, meeting_id: int, starts_at: str,

@@ -4,8 +4,8 @@
   set-password link (single use, expiring, audited, only its SHA-256 stored) and the person
   sets their own password with it; the panel sends it to the person's own phone or Telegram,
   never to the admin's screen.
-- Case access ranks the roles (admin 0 < mentor 1 < officer 2 < supervisor 3). A change that
-  raises an account's case access, or a new account with any, waits as a `role_requests` row
+- Case access ranks the roles (admin 0 < mentor 1 = evaluator 1 < officer 2 < supervisor 3). A
+  change that raises an account's case access, or a new account with any, waits as a `role_requests` row
   until a supervisor other than the requester approves it; the decision is in the audit log.
   A new or reactivated account stays inactive (cannot sign in, gets no alerts) until then.
 
@@ -26,7 +26,10 @@ from bot.core.db import Database, Tx
 from bot.core.identities import Identity, identities_of
 from bot.core.people import ROLES, InputError
 
-CASE_ACCESS = {"admin": 0, "mentor": 1, "officer": 2, "supervisor": 3}
+# An evaluator sees only aggregates, but of everyone's outcomes: an admin (who sees none) cannot
+# grant that alone, so it ranks with a mentor, and a move between the two (a different kind of
+# data, not less of it) is approved like a rise.
+CASE_ACCESS = {"admin": 0, "mentor": 1, "evaluator": 1, "officer": 2, "supervisor": 3}
 SETUP_LINK_TTL = timedelta(hours=24)
 # The token rides in the query string, which the access log leaves out for panel pages.
 SETUP_PATH = "/admin/setup?token="
@@ -34,7 +37,9 @@ SETUP_PATH = "/admin/setup?token="
 
 def raises_case_access(old_role: str | None, new_role: str) -> bool:
     """Would moving from `old_role` (None: a new account) to `new_role` widen case access?"""
-    return CASE_ACCESS[new_role] > (CASE_ACCESS[old_role] if old_role else 0)
+    old = CASE_ACCESS[old_role] if old_role else 0
+    new = CASE_ACCESS[new_role]
+    return new > old or (new == old > 0 and new_role != old_role)
 
 
 def _hash(token: str) -> str:

@@ -147,3 +147,26 @@ async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, acto
                         cause=f"officer:{actor}", purpose="officer")
     await audit(tx, now, actor, "client.message_sent", "client", client_id, outbox_id=row)
     return int(row or 0)
+
+
+async def send_link_code(tx: Tx, now: datetime, client_id: int, actor: str) -> int:
+    """Text the client a one-time Telegram link code on their phone (not Telegram: that is what
+    it links), under the contact policy as an officer's message."""
+    from bot.core.identities import LINK_CODE_TTL, new_link_code
+
+    client = await load_client(tx, client_id)
+    if client is None:
+        raise LookupError(f"no client {client_id}")
+    phones = [i for i in await identities_of(tx, client_id=client_id) if i.channel != "telegram"]
+    if not phones:
+        raise ValueError("this client has no phone number linked: get a code to give them"
+                         " in person instead")
+    verdict = await verdict_for(tx, phones[-1], "officer")
+    if not verdict.allowed:
+        raise ValueError(f"not sent: the client is {verdict.reason}")
+    code = await new_link_code(tx, now, client_id=client_id, actor=actor)
+    row = await say(tx, now, phones[-1], "link.code_sent",
+                    {"code": code, "hours": int(LINK_CODE_TTL.total_seconds() // 3600)},
+                    client=client, cause=f"officer:{actor}", purpose="officer")
+    await audit(tx, now, actor, "client.link_code_sent", "client", client_id, outbox_id=row)
+    return int(row or 0)

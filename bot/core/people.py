@@ -12,7 +12,8 @@ from bot.core.db import Tx
 from bot.core.identities import add_identity
 from bot.core.phones import normalise_phone
 
-ROLES = ("officer", "supervisor", "admin", "mentor")
+# evaluator: the programme dashboard and its CSVs only (aggregated, small counts suppressed).
+ROLES = ("officer", "supervisor", "admin", "mentor", "evaluator")
 # Roles that hold a caseload and can be on the duty rota.
 CASE_ROLES = ("officer", "supervisor")
 CASE_ROLES_SQL = "('officer', 'supervisor')"  # the same, for an SQL IN (...)
@@ -27,6 +28,10 @@ STAGE_STATUS = {
     "referral": "referral_waiting", "inactive": "inactive", "withdrawn": "withdrawn",
     "deceased": "inactive", "diverted": "inactive",
 }
+# Where a referral came from: a fixed list, so the dashboard's referrals-by-source table does
+# not fragment into spellings (labels in admin_web/labels.py SOURCE_LABELS).
+REFERRAL_SOURCES = ("officer_outreach", "retail", "neighbourhood_team", "probation",
+                    "word_of_mouth")
 REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
 CONSENT_WORDING_IN_PERSON = "in-person-v1"
 
@@ -98,6 +103,9 @@ async def add_client(tx: Tx, now: datetime, *, ref: str, first_name: str, office
         raise InputError(f"officer: {officer_id} is not an active officer or supervisor")
     if stage not in STAGES:
         raise InputError(f"stage: {stage!r} must be one of {', '.join(STAGES)}")
+    if referral_source is not None and referral_source not in REFERRAL_SOURCES:
+        raise InputError(f"referral source: {referral_source!r} must be one of"
+                         f" {', '.join(REFERRAL_SOURCES)}")
     from bot.core.texts import available_locales
 
     if language not in available_locales():

@@ -39,13 +39,17 @@ class Demo:
 
 
 async def seed(h: Harness) -> Demo:
-    """The demo caseload (dana and lee officers, priya supervisor, admin) plus a mentor."""
+    """The demo caseload (dana and lee officers, priya supervisor, admin) plus a mentor and an
+    evaluator."""
     from bot.core.passwords import hash_password
 
     await seed_demo(h.db, h.clock.now())
     mentor_hash = hash_password(DEMO_PASSWORD)
     await h.write(lambda tx: add_staff(tx, h.clock.now(), name="Mo Reid", role="mentor",
                                        username="mentor-mo", password_hash=mentor_hash,
+                                       contact=Contact(None, None)))
+    await h.write(lambda tx: add_staff(tx, h.clock.now(), name="Eve Marsh", role="evaluator",
+                                       username="eval-eve", password_hash=mentor_hash,
                                        contact=Contact(None, None)))
     staff = {r[0]: r[1] for r in await h.db.all(
         "SELECT username, id FROM staff WHERE username IS NOT NULL")}

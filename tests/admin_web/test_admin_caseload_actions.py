@@ -131,6 +131,47 @@ async def test_a_telegram_link_code_instead_of_a_chat_id(harness: Harness, demo:
                                   " AND address = '555123' AND active = 1") == sam
 
 
+async def test_a_link_code_texted_to_the_clients_phone(harness: Harness, demo: Demo,
+                                                       panels: Any) -> None:
+    """The code goes through the outbox to the client's own phone under the contact policy;
+    redeemed from Telegram it links the chat."""
+    import re
+
+    sam, kim = demo.clients["D-001"], demo.clients["D-004"]
+    dana = await signed_in(panels, "dana")
+    response = await dana.post(f"/admin/clients/{sam}/link-code/send")
+    assert response.status_code == 303 and response.headers["location"].endswith(
+        "#send_link_code")
+    page = (await dana.get(f"/admin/clients/{sam}")).text
+    assert "texted to the client" in page
+    await harness.settle()
+    row = await harness.db.one(
+        "SELECT o.body, i.channel, i.address FROM outbox o JOIN identities i"
+        " ON i.id = o.identity_id WHERE o.client_id = ? AND o.message_key = 'link.code_sent'",
+        (sam,))
+    assert row is not None and (row["channel"], row["address"]) == ("sim", "client-d-001")
+    code = re.search(r"/start (\S+)", row["body"])
+    assert code
+    await harness.tg_text(555124, f"/start {code.group(1)}")
+    await harness.settle()
+    assert await harness.db.value("SELECT client_id FROM identities WHERE channel = 'telegram'"
+                                  " AND address = '555124' AND active = 1") == sam
+    # Opted out: the policy holds it back and says so; no code is made.
+    from bot.core.identities import identities_of, set_opt_out
+
+    async def opt_out(tx: Any) -> None:
+        for ident in await identities_of(tx, client_id=kim):
+            await set_opt_out(tx, harness.clock.now(), ident, "STOP")
+
+    await harness.write(opt_out)
+    lee = await signed_in(panels, "lee")
+    await lee.post(f"/admin/clients/{kim}/link-code/send")
+    assert "Not done: not sent: the client is opted out" in (
+        await lee.get(f"/admin/clients/{kim}")).text
+    assert await harness.db.value("SELECT COUNT(*) FROM link_codes WHERE client_id = ?",
+                                  (kim,)) == 0
+
+
 async def test_the_caseload_puts_those_needing_attention_first(harness: Harness, demo: Demo,
                                                                panels: Any) -> None:
     from bot.core.clock import iso
@@ -202,3 +243,58 @@ async def test_a_supervisor_creates_a_group_picking_mentors_by_name(
     assert "Not done" in (await priya.get("/admin/groups")).text
     assert not await harness.db.value("SELECT 1 FROM aftercare_groups"
                                       " WHERE name = 'No mentor group'")
+
+
+async def test_a_supervisor_edits_a_group_and_enrols_and_withdraws_members(
+        harness: Harness, demo: Demo, panels: Any) -> None:
+    """Moving the meeting re-plans the meetings ahead and their reminders at the new time;
+    enrolling plans a member's reminders, withdrawing cancels them."""
+    from bot.aftercare.enrolment import add_group
+    from bot.aftercare.mentors import promote
+
+    gil, alex = demo.clients["D-001"], demo.clients["D-003"]  # alex is in aftercare already
+    await harness.write(lambda tx: tx.execute(
+        "UPDATE clients SET stage = 'aftercare' WHERE id = ?", (gil,)))
+    now = harness.clock.now()
+    mentor = await harness.write(lambda tx: promote(tx, now, gil, agreed=True, actor="test"))
+    group = await harness.write(lambda tx: add_group(
+        tx, now, name="Tuesday group", mentor_ids=[mentor], meets="weekly:tue 18:00",
+        actor="test"))
+    priya = await signed_in(panels, "priya")
+    page = (await priya.get("/admin/groups")).text
+    assert f'<option value="{alex}">D-003 Alex</option>' in page
+    await priya.post(f"/admin/groups/{group}/enrol", {"client": str(alex)})
+    assert "Enrolled" in (await priya.get("/admin/groups")).text
+    pending = ("SELECT COUNT(*) FROM timers WHERE client_id = ? AND kind = 'meeting_reminder'"
+               " AND status = 'pending'")
+    assert await harness.db.value(pending, (alex,)) > 0
+    before = await harness.db.value("SELECT MIN(starts_at) FROM group_meetings"
+                                    " WHERE group_id = ? AND status = 'scheduled'", (group,))
+    await priya.post(f"/admin/groups/{group}/edit", {"name": "Thursday group", "day": "thursday",
+                                                     "at": "19:30", "place": "Hope Centre"})
+    page = (await priya.get("/admin/groups")).text
+    assert "Group changed: name, day, time, place" in page
+    row = await harness.db.one("SELECT name, weekday, meets_at, place FROM aftercare_groups"
+                               " WHERE id = ?", (group,))
+    assert tuple(row) == ("Thursday group", 3, "19:30", "Hope Centre")
+    tz = ZoneInfo(harness.service.settings.timezone)
+    ahead = await harness.db.all("SELECT starts_at, place FROM group_meetings WHERE group_id = ?"
+                                 " AND status = 'scheduled'", (group,))
+    assert ahead and all(parse_iso(r["starts_at"]).astimezone(tz).strftime("%a %H:%M")
+                         == "Thu 19:30" and r["place"] == "Hope Centre" for r in ahead)
+    assert before not in {r["starts_at"] for r in ahead}
+    # Alex's reminders now point at the Thursday meetings only.
+    events = {r[0] for r in await harness.db.all(
+        "SELECT m.starts_at FROM timers t JOIN group_meetings m ON t.key LIKE"
+        " 'meeting:' || m.id || ':%' WHERE t.client_id = ? AND t.kind = 'meeting_reminder'"
+        " AND t.status = 'pending'", (alex,))}
+    assert events and events <= {r["starts_at"] for r in ahead}
+    due = [json.loads(r[0])["event_at"] for r in await harness.db.all(
+        "SELECT payload FROM timers WHERE client_id = ? AND kind = 'meeting_reminder'"
+        " AND status = 'pending'", (alex,))]
+    assert due and set(due) <= {r["starts_at"] for r in ahead}
+    await priya.post("/admin/groups/withdraw", {"client": str(alex), "reason": "moved away"})
+    assert "Withdrawn from the group" in (await priya.get("/admin/groups")).text
+    assert await harness.db.value(pending, (alex,)) == 0
+    assert await harness.db.value("SELECT end_reason FROM group_members WHERE client_id = ?",
+                                  (alex,)) == "moved away"

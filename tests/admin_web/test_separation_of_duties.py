@@ -33,6 +33,13 @@ def test_case_access_order() -> None:
     assert raises_case_access("admin", "mentor") and raises_case_access("officer", "supervisor")
     assert not raises_case_access("supervisor", "officer")
     assert not raises_case_access("officer", "admin")
+    # An evaluator sees aggregates of everyone: an admin cannot grant it alone, a move to or
+    # from a mentor (other data, not less) is approved too; down from a case role is not.
+    assert raises_case_access(None, "evaluator") and raises_case_access("admin", "evaluator")
+    assert raises_case_access("mentor", "evaluator") and raises_case_access("evaluator", "mentor")
+    assert not raises_case_access("supervisor", "evaluator")
+    assert not raises_case_access("officer", "evaluator")
+    assert raises_case_access("evaluator", "officer")
 
 
 async def sent_link(h: Harness, staff_id: int) -> str:

@@ -13,12 +13,13 @@ from bot.core.db import MIGRATIONS, _split_sql, migrate
 AT = "2026-11-25T10:00:00.000000Z"
 
 
-def _up_to_012(conn: sqlite3.Connection) -> None:
-    """The schema as a release before 013 left it (each file applied and recorded)."""
+def up_to(conn: sqlite3.Connection, before: int) -> None:
+    """The schema as a release before migration `before` left it (each file applied and
+    recorded)."""
     conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
                  " name TEXT NOT NULL, applied_at TEXT NOT NULL)")
     for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
-        if int(path.name[:3]) >= 13:
+        if int(path.name[:3]) >= before:
             break
         for statement in _split_sql(path.read_text(encoding="utf-8")):
             conn.execute(statement)
@@ -29,7 +30,7 @@ def _up_to_012(conn: sqlite3.Connection) -> None:
 def test_rebuild_keeps_rows_ids_links_and_indexes(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")
-    _up_to_012(conn)
+    up_to(conn, 13)
     conn.execute("INSERT INTO staff (id, name, role, created_at) VALUES (3, 'Dana Hughes',"
                  " 'officer', ?)", (AT,))
     conn.execute("INSERT INTO clients (id, ref, first_name, officer_id, created_at)"
@@ -78,7 +79,7 @@ def test_a_migration_that_breaks_a_foreign_key_is_rolled_back(tmp_path: Path) ->
     """The runner turns foreign keys off for rebuilds, so it checks them itself."""
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")
-    _up_to_012(conn)
+    up_to(conn, 13)
     conn.execute("PRAGMA foreign_keys=OFF")  # a damaged database: a finding for no client
     conn.execute("INSERT INTO findings (client_id, severity, reason, source, at)"
                  " VALUES (42, 'RED', 'crisis_text', 'answer', ?)", (AT,))
