@@ -19,10 +19,17 @@ from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
 from bot.core.identities import Identity
-from bot.core.messaging import ClientInfo, client_identity, client_params, load_client, say
+from bot.core.messaging import (
+    ClientInfo,
+    client_identity,
+    client_params,
+    load_client,
+    say,
+    set_language,
+)
 from bot.core.outbox import PRIORITY_SAFETY, enqueue
 from bot.core.quiet import allowed_from
-from bot.core.texts import render
+from bot.core.texts import available_locales, render
 from bot.escalation import inbox
 from bot.escalation.alerts import file_under_client
 from bot.escalation.findings import raise_finding
@@ -174,6 +181,10 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
         elif isinstance(effect, CancelTimers):
             if not set_timers:
                 await timers.cancel(tx, now, f"flow:{session_id}:")
+        elif isinstance(effect, UpdateClient) and effect.field == "language":
+            # The onboarding choice: later texts of this step already speak the language.
+            if effect.value in available_locales():
+                client = await set_language(tx, now, client, str(effect.value))
         elif isinstance(effect, UpdateClient):
             discreet = await _update_client(tx, now, client, effect, discreet)
         elif isinstance(effect, FlowEnded):

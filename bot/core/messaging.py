@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +73,15 @@ async def client_identity(tx: Tx, client: ClientInfo) -> Identity | None:
         if ident.id == last:
             return ident
     return idents[-1]
+
+
+async def set_language(tx: Tx, now: datetime, client: ClientInfo, locale: str) -> ClientInfo:
+    """The client's language changed by the client (LANGUAGE keyword, onboarding question),
+    audited with the one it replaces; returns the client as texts should now see them."""
+    await tx.execute("UPDATE clients SET language = ? WHERE id = ?", (locale, client.id))
+    await audit(tx, now, f"client:{client.id}", "client.language", "client", client.id,
+                language=locale, was=client.language)
+    return replace(client, language=locale)
 
 
 def client_params(client: ClientInfo, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:

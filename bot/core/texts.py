@@ -18,6 +18,7 @@ from babel.dates import format_datetime
 from babel.messages.pofile import read_po
 
 from config.paths import LOCALE_DIR
+from flows.language_keyword import catalog_locales
 
 DEFAULT_LOCALE = "en_GB"
 
@@ -79,7 +80,7 @@ def drafts(locale: str) -> Mapping[str, str]:
 
 @cache
 def _locales() -> frozenset[str]:
-    return frozenset(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
+    return frozenset(catalog_locales())
 
 
 def available_locales() -> list[str]:

@@ -10,25 +10,19 @@ from datetime import timedelta
 
 from flows import questions as q
 from flows.builtin.common import YES1_NO2, goto
+from flows.language_keyword import OTHER
 from flows.model import (
     Choice,
     ChoiceAnswer,
     Flow,
     FreeTextAnswer,
+    LanguageAnswer,
     RaiseOn,
     State,
     TimeAnswer,
     states,
 )
 from flows.parsers import NO_WORDS, YES_WORDS
-
-LANGUAGE = ChoiceAnswer(
-    (
-        Choice("en", ("english", "en")),
-        Choice("other", ("other", "another", "another language", "polish", "urdu", "punjabi",
-                         "bengali", "arabic", "romanian", "somali", "kurdish", "portuguese")),
-    )
-)
 
 SHARED_PHONE = ChoiceAnswer(
     (
@@ -58,9 +52,11 @@ ONBOARDING_CONSENT_V1 = Flow(
         # The message key is the consent wording version: a new wording gets a new key.
         State("consent", "onboarding.consent_v1", YES1_NO2, q.CONSENT,
               goto("language", no="no_consent", unanswered="unclear"), client_field="consent"),
-        State("language", "onboarding.language", LANGUAGE, q.LANGUAGE, goto("shared_phone"),
-              client_field="language", client_values={"en": "en_GB"},
-              raises=(RaiseOn("other", "ROUTINE", "language_request"),)),
+        # The languages with a catalog, each in its own name; "other" leaves the language as
+        # it was and tells the officer (the answer is a locale code, stored as it is).
+        State("language", "onboarding.language", LanguageAnswer(), q.LANGUAGE,
+              goto("shared_phone"), client_field="language",
+              raises=(RaiseOn(OTHER, "ROUTINE", "language_request"),)),
         State("shared_phone", "onboarding.shared_phone", SHARED_PHONE, q.SHARED_PHONE,
               goto("channel"), client_field="discreet",
               client_values={"no": False, "yes": True, "unsure": True}),

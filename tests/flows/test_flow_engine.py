@@ -176,7 +176,7 @@ def test_onboarding_unclear_consent_records_nothing() -> None:
 def test_onboarding_other_language_asks_a_human_and_skipped_codeword_keeps_none() -> None:
     r = run(ONBOARDING, [
         ("service", "onboarding.consent_v1"), ("client", "yes"),
-        ("service", "onboarding.language"), ("client", "2"),
+        ("service", "onboarding.language"), ("client", "6"),
         ("finding", "ROUTINE:language_request"),
         ("service", "onboarding.shared_phone"), ("client", "no"),
         ("service", "onboarding.channel"), ("client", "text"),
