@@ -85,6 +85,7 @@ env.filters.update(
     ons4_item=lambda v: labels.label(v, labels.ONS4_ITEMS),
     ack_method=lambda v: labels.label(v, labels.ACK_METHOD_LABELS),
     mask=lambda v: mask_phone(v) if v else "—", language_name=lambda v: language_name(v),
+    message_language=labels.message_language,
 )
 
 

@@ -13,7 +13,8 @@ from bot.core.contact import verdict_for
 from bot.core.db import Tx
 from bot.core.identities import Identity, identities_of
 from bot.core.outbox import PRIORITY_NORMAL, enqueue
-from bot.core.texts import render
+from bot.core.texts import rendered
+from flows.intents import guess_language
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ async def say(
     """Render `key` for whoever `identity` is (client wording rules applied) and queue it.
     `reply`: an answer to someone who just wrote to us (quiet hours do not hold it back).
     `purpose`: why we write, for the contact policy (bot.core.contact; see outbox.enqueue)."""
-    text = render(
+    text, language = rendered(
         key,
         client_params(client, params) if client else dict(params or {}),
         locale=client.language if client else None,
@@ -122,7 +123,8 @@ async def say(
     )
     return await enqueue(tx, now, identity, text, message_key=key, safety=safety,
                          priority=priority, dedupe_key=dedupe_key, cause=cause,
-                         reply_markup=reply_markup, reply=reply, purpose=purpose)
+                         reply_markup=reply_markup, reply=reply, purpose=purpose,
+                         language=language if client else None)
 
 
 async def say_to_client(tx: Tx, now: datetime, client_id: int, key: str,
@@ -153,6 +155,7 @@ async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, acto
         raise ValueError(f"not sent: the client is {verdict.reason}" if verdict.reason !=
                          "opted out" else "not sent: the client has opted out of messages")
     row = await enqueue(tx, now, ident, text, message_key="officer.free_text",
-                        cause=f"officer:{actor}", purpose="officer")
+                        cause=f"officer:{actor}", purpose="officer",
+                        language=guess_language(text))  # a person's words: a guess
     await audit(tx, now, actor, "client.message_sent", "client", client_id, outbox_id=row)
     return int(row or 0)

@@ -15,6 +15,7 @@ from bot.core.segments import count_segments
 from config.paths import LOCALE_DIR
 from flows.language_keyword import OTHER, catalog_locales, choose_language
 from tests.conftest import Harness
+from tests.flows.test_flow_texts import PARAMS
 
 SAM = "+447700900131"
 LOCALES = ["en_GB", "pa_IN", "pl_PL", "ro_RO", "ur_PK"]
@@ -39,9 +40,13 @@ def bengali() -> Iterator[str]:
     folder = LOCALE_DIR / "bn_BD"
     assert not folder.exists()
     (folder / "LC_MESSAGES").mkdir(parents=True)
+    head = 'msgid ""\nmsgstr ""\n"Language: bn_BD\\n"\n'
     for po in (LOCALE_DIR / "en_GB" / "LC_MESSAGES").glob("*.po"):
-        (folder / "LC_MESSAGES" / po.name).write_text(
-            'msgid ""\nmsgstr ""\n"Language: bn_BD\\n"\n', encoding="utf-8")
+        (folder / "LC_MESSAGES" / po.name).write_text(head, encoding="utf-8")
+    # One reviewed entry (no fuzzy flag), one unreviewed safety text.
+    (folder / "LC_MESSAGES" / "messages.po").write_text(
+        head + '\nmsgid "language.set"\nmsgstr "ঠিক আছে, {language}"\n'
+        '\n#, fuzzy\nmsgid "help.reply"\nmsgstr "সাহায্য"\n', encoding="utf-8")
     texts._locales.cache_clear()
     try:
         yield "bn_BD"
@@ -49,6 +54,14 @@ def bengali() -> Iterator[str]:
         shutil.rmtree(folder)
         texts._locales.cache_clear()
         texts._entries.cache_clear()
+
+
+def test_a_message_records_the_catalog_it_was_rendered_from(bengali: str) -> None:
+    assert texts.rendered("language.set", {"language": "বাংলা"}, locale=bengali) == (
+        "ঠিক আছে, বাংলা", bengali)
+    text, language = texts.rendered("help.reply", PARAMS, locale=bengali)
+    assert language == "en_GB" and "সাহায্য" not in text  # unreviewed safety text: English
+    assert texts.rendered("language.set", {"language": "x"}, locale="pl_PL")[1] == "en_GB"
 
 
 def _last_body(harness: Harness) -> str:
