@@ -133,6 +133,31 @@ def prenormalise_native(text: str) -> str:
     return t.replace("'", "")
 
 
+def _script(ch: str) -> str | None:
+    """"latin", "arabic" (Urdu, Shahmukhi), "gurmukhi", "symbol" (emoji), else None (digits,
+    punctuation, marks)."""
+    if ch.isascii():
+        return "latin" if ch.isalpha() else None
+    if any(a <= ord(ch) <= b for a, b in _NATIVE_SCRIPTS[:3]):
+        return "arabic" if ch.isalpha() else None
+    if "\u0a00" <= ch <= "\u0a7f":
+        return "gurmukhi" if ch.isalpha() else None
+    category = unicodedata.category(ch)
+    return "symbol" if category[0] == "S" else "other" if category[0] == "L" else None
+
+
+@lru_cache(maxsize=64)
+def message_scripts(text: str) -> frozenset[str] | None:
+    """The scripts of a message's letters after folding (look-alikes are Latin), for skipping
+    the screens that cannot read it; None (every screen) for plain ASCII, or when it holds
+    emoji or letters of another script."""
+    folded = prenormalise_native(text)
+    if folded.isascii():
+        return None
+    found = {_script(ch) for ch in folded} - {None}
+    return None if not found or found & {"symbol", "other"} else frozenset(found)  # type: ignore[return-value]
+
+
 def prenormalise(text: str) -> str:
     """Lower case, invisible characters gone, look-alikes folded, apostrophes dropped."""
     t = text or ""
@@ -277,6 +302,18 @@ class Detector:
             if not self._english and w.endswith("*") and len(w) > 3)
         self._spell_targets = sorted(w for w in vocab if len(w) >= 5 and w.isalpha())
         self.frames = tuple(self._frame(n, frames[n]) for n in FRAME_ORDER if n in frames)
+        # The gate: a message with none of these words cannot fire a frame (one set test
+        # instead of seven index lookups).
+        patterns = [p for f in self.frames for p in (*f.any_of.patterns,
+                                                      *(q for g in f.all_of for q in g))]
+        self._gate = frozenset().union(*(p.anchors or () for p in patterns))
+        # Patterns without an anchor word (a /regex/ alone): tried on the text at the gate.
+        self._unanchored = tuple(p for p in patterns if p.anchors is None)
+        # The scripts this screen's words are written in (`Screens` skips a screen for a
+        # message in none of them); "symbols" when it has emoji words.
+        self.scripts = frozenset(_script(ch) for w in (*vocab, *self.lexicon, *(
+            x for p, _ in self.phrases for x in words(prenormalise(p)))) for ch in w
+            if _script(ch) is not None)
         guards = spec.get("guards", {})
         self._guards = _Index([self._pattern(str(p)) for p in guards.get("patterns", ())])
         self._history = _Index([self._pattern(str(p)) for p in guards.get("history", ())])
@@ -474,11 +511,15 @@ class Detector:
         if not norm:
             return None
         toks = norm.split(" ")
-        lemmas = [self._lemma(w) for w in toks]
+        lemmas = [self._lemma(w) for w in toks] if self._english else toks
         present = self._present_words(toks, lemmas)
-        cands = [frame.any_of.candidates(present) for frame in self.frames]
         phrase = self._phrase_candidates(toks)
         # Most messages are ordinary: no pattern's telling word, no phrase. Done.
+        if not phrase and present.isdisjoint(self._gate) and not any(
+                p.surface.search(norm + " ") or p.lemma.search(" ".join(lemmas) + " ")
+                for p in self._unanchored):
+            return None
+        cands = [frame.any_of.candidates(present) for frame in self.frames]
         if not phrase and not any(cands) and not any(
                 all(p.wanted(present) for p in group) for f in self.frames for group in f.all_of):
             return None
@@ -650,7 +691,10 @@ class Screens:
             d.others = others if d.lang == "en" else english
 
     def screen(self, text: str) -> Screen | None:
+        scripts = message_scripts(text)
         for d in self.detectors:
+            if scripts is not None and scripts.isdisjoint(d.scripts):
+                continue  # Gurmukhi cannot fire Polish frames: not read at all
             found = d.screen(text)
             if found is not None:
                 return found
