@@ -19,7 +19,8 @@ LANGUAGE_WORDS = frozenset({"language", "lang", "jezyk", "limba", "zaban", "zaba
                             "bhasha", "boli", "ਭਾਸ਼ਾ", "ਬੋਲੀ", "ভাষা"})
 # Other names clients use for a language, beside CLDR's English and own names.
 EXTRA_NAMES = {"en": ("angielski", "engleza", "angrezi", "انگریزی", "ਅੰਗਰੇਜ਼ੀ"),
-               "pa": ("panjabi",), "pl": ("polska",), "ro": ("romaneste",)}
+               "pa": ("panjabi",), "pl": ("polska",), "ro": ("romaneste",),
+               "bn": ("bengali", "bangla")}
 # Onboarding: a language we have no texts for. The officer is told (a routine finding).
 OTHER = "other"
 OTHER_WORDS = frozenset({"other", "another", "another language", "something else", "none",

@@ -112,6 +112,7 @@ async def test_a_new_catalog_folder_joins_the_question(harness: Harness, bengali
     client, question = await _to_language_question(harness)
     assert "\n2 বাংলা\n" in question and question.endswith("\n7 Another language")
     assert count_segments(question) <= 2
+    assert choose_language("bengali", catalog_locales()) == bengali
     await harness.sms(SAM, "bangla")
     await harness.settle()
     row = await harness.db.one("SELECT language FROM clients WHERE id = ?", (client,))
