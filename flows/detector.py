@@ -256,6 +256,9 @@ class Detector:
         # Spelling correction towards the vocabulary (romanised Urdu/Punjabi spell freely).
         self._spelling = bool(language.get("spelling", True))
         self._prenormalise = prenormalise if self._english else prenormalise_native
+        # The language's everyday words: guessing a message's language, and never an anchor.
+        self.everyday = frozenset(prenormalise_native(str(w)) for w in language.get("common", ()))
+        self._plain = _EVERYDAY | self.everyday
         self._stems = False
         self._clause = _CLAUSE
         if not self._english:  # the file's words meet messages folded the same way
@@ -295,7 +298,6 @@ class Detector:
         self.others: frozenset[str] = frozenset()  # words that tell nothing (Screens sets)
         # What tells this language on the panel (`Screens.guess_language`): its everyday words,
         # its frame words and the stems of its frames ("zabi*").
-        self.everyday = frozenset(prenormalise_native(str(w)) for w in language.get("common", ()))
         self.stems = frozenset(
             w[:-1] for name in FRAME_ORDER for p in frames.get(name, {}).get("patterns", ())
             for tok in str(p).split() for a in tok.strip("()").split("|") for w in a.split("_")
@@ -378,7 +380,8 @@ class Detector:
     def _anchors(self, pattern: str) -> frozenset[str] | None:
         """The words (as written and as lemmas) one of which must be in a message for the
         pattern to have a chance: its most telling required slot (one without everyday words
-        such as "i" or "the" if it has one). Screening tries only those patterns."""
+        such as "i" or "the", or the language's own `common` words, if it has one). Screening
+        tries only those patterns."""
         slots: list[frozenset[str]] = []
         for tok in pattern.split():
             if tok in ("~", "~~", "$") or tok.startswith(("(", "/")):
@@ -394,7 +397,7 @@ class Detector:
             slots.append(frozenset(out))
         if not slots:
             return None
-        return min(slots, key=lambda s: (len(s & _EVERYDAY), len(s)))
+        return min(slots, key=lambda s: (len(s & self._plain), len(s)))
 
     def _pattern(self, pattern: str) -> _Pattern:
         return _Pattern(re.compile(self._regex(pattern, False)),
