@@ -6,6 +6,7 @@ discreet wording when needed (§6 rule 4: check phone ownership at enrolment).""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from flows import questions as q
@@ -23,6 +24,14 @@ from flows.model import (
     states,
 )
 from flows.parsers import NO_WORDS, YES_WORDS
+
+LANGUAGE = ChoiceAnswer(
+    (
+        Choice("en", ("english", "en")),
+        Choice("other", ("other", "another", "another language", "polish", "urdu", "punjabi",
+                         "bengali", "arabic", "romanian", "somali", "kurdish", "portuguese")),
+    )
+)
 
 SHARED_PHONE = ChoiceAnswer(
     (
@@ -52,11 +61,9 @@ ONBOARDING_CONSENT_V1 = Flow(
         # The message key is the consent wording version: a new wording gets a new key.
         State("consent", "onboarding.consent_v1", YES1_NO2, q.CONSENT,
               goto("language", no="no_consent", unanswered="unclear"), client_field="consent"),
-        # The languages with a catalog, each in its own name; "other" leaves the language as
-        # it was and tells the officer (the answer is a locale code, stored as it is).
-        State("language", "onboarding.language", LanguageAnswer(), q.LANGUAGE,
-              goto("shared_phone"), client_field="language",
-              raises=(RaiseOn(OTHER, "ROUTINE", "language_request"),)),
+        State("language", "onboarding.language", LANGUAGE, q.LANGUAGE, goto("shared_phone"),
+              client_field="language", client_values={"en": "en_GB"},
+              raises=(RaiseOn("other", "ROUTINE", "language_request"),)),
         State("shared_phone", "onboarding.shared_phone", SHARED_PHONE, q.SHARED_PHONE,
               goto("channel"), client_field="discreet",
               client_values={"no": False, "yes": True, "unsure": True}),
@@ -74,4 +81,17 @@ ONBOARDING_CONSENT_V1 = Flow(
     expire_after=timedelta(hours=24),
     safety=False,
     requires_consent=False,
+)
+
+# Version 2 (issue 17): the language question lists the languages that have catalogs, each named
+# in itself, by number; the answer is the locale itself. Version 1 stays for sessions that were
+# asked "1 English, 2 another language" before it shipped.
+ONBOARDING_CONSENT_V2 = replace(
+    ONBOARDING_CONSENT_V1,
+    version=2,
+    states={**ONBOARDING_CONSENT_V1.states, "language": State(
+        "language", "onboarding.language_list", LanguageAnswer(), q.LANGUAGE,
+        goto("shared_phone"), client_field="language",
+        # "other" (a language we have no texts for) leaves the language and tells the officer
+        raises=(RaiseOn(OTHER, "ROUTINE", "language_request"),))},
 )

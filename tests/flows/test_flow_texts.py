@@ -43,7 +43,7 @@ ALLOWED_PARAMS = set(PARAMS)
 TWO_SEGMENTS_OK = {"weekly.item9"}
 # The list of languages names each in its own script (UCS-2, 67 characters a part): the
 # wording around it is GSM-7 and the whole fits 2 segments.
-UCS2_LIST = {"onboarding.language"}
+UCS2_LIST = {"onboarding.language_list"}
 LOCK_SCREEN = ("rehab", "drug", "police", "court", "suicid", "mental health", "heroin", "crack",
                "cocaine", "overdose", "naloxone", "o2r", "prison", "probation", "self-harm")
 
