@@ -720,7 +720,6 @@ class Screens:
         by_lang = {d.lang: d for d in self.detectors}
         if gurmukhi > max(arabic, latin):
             return "pa-Guru"
-        scores = {d.lang: d.evidence(text) for d in self.detectors}
         if arabic > max(gurmukhi, latin):
             # Urdu script: Urdu's lexicon reads it; Shahmukhi Punjabi when Punjabi's everyday
             # words (romanised by that lexicon) outnumber Urdu's.
@@ -730,6 +729,7 @@ class Screens:
             mine = sum(t in ur.everyday for t in toks) if ur else 0
             theirs = sum(t in pa.everyday for t in toks) if pa else 0
             return "pa-Arab" if theirs > mine else "ur"
+        scores = {d.lang: d.evidence(text) for d in self.detectors}
         best = max(scores.values(), default=0)
         if best == 0:
             return None
