@@ -142,6 +142,31 @@ def language(code: str | None) -> str:
     return dict(language_choices()).get(code or "", code or "—")
 
 
+# A guessed language of someone's words (flows.detector.Screens.guess_language), in words.
+GUESSED_LANGUAGE = {
+    "en": "English", "pl": "Polish", "ro": "Romanian", "ur": "Urdu",
+    "ur-Latn": "Urdu (romanised)", "pa-Latn": "Punjabi (romanised)",
+    "ur+pa-Latn": "Urdu or Punjabi (romanised)", "pa-Guru": "Punjabi (Gurmukhi)",
+    "pa-Arab": "Punjabi (Shahmukhi)",
+}
+
+
+def message_language(code: str | None) -> str:
+    """The language of a message on the timeline: a text from a catalog by the catalog's own
+    name ("Polski", "English" when an unreviewed translation went in English); a person's
+    words as a guess ("looks like Urdu (romanised)"); nothing when unknown."""
+    if not code:
+        return ""
+    if "_" in code:
+        from flows.language_keyword import own_name
+
+        try:
+            return own_name(code)
+        except ValueError:
+            return code
+    return f"looks like {GUESSED_LANGUAGE.get(code, code)}"
+
+
 # Where an escalation came from, as the queue card says it ("raised from ...").
 ESCALATION_SOURCE_LABELS = {
     "answer": "a message or answer", "message": "a message", "delivery": "a failed delivery",

@@ -86,6 +86,7 @@ env.filters.update(
     ack_method=lambda v: labels.label(v, labels.ACK_METHOD_LABELS),
     mask=lambda v: mask_phone(v) if v else "—", language_name=lambda v: language_name(v),
     cell=metrics.display,
+    message_language=labels.message_language,
 )
 
 

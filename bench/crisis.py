@@ -5,7 +5,10 @@ data, compiling the patterns) and the per-message cost of classify() over the la
 (tests/data/crisis/*.tsv) with fresh words (each message also with a counter appended, so the
 per-word caches do not flatter the figure). Budget: median <= 0.2 ms, p99 <= 2 ms a message.
 
-Run: .venv/bin/python -m bench.crisis [--rounds 5]
+`--corpus lang` measures the other languages' sets (tests/data/crisis/lang*/*.tsv: native
+script, romanised Urdu and Punjabi, Polish and Romanian), `all` both; the budget is the same.
+
+Run: .venv/bin/python -m bench.crisis [--rounds 5] [--corpus en|lang|all]
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ MEDIAN_BUDGET_MS, P99_BUDGET_MS = 0.2, 2.0
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--corpus", choices=("en", "lang", "all"), default="en")
     args = ap.parse_args()
     t0 = time.perf_counter()
     from flows.intents import classify
 
     classify("warm up")
     build_ms = (time.perf_counter() - t0) * 1000
-    texts = [r.text for f in sorted(DATA.glob("*.tsv")) for r in parse_rows(f.read_text())]
+    files = {"en": sorted(DATA.glob("*.tsv")), "lang": sorted(DATA.glob("lang*/*.tsv"))}
+    chosen = files["en"] + files["lang"] if args.corpus == "all" else files[args.corpus]
+    texts = [r.text for f in chosen for r in parse_rows(f.read_text())]
     wall: list[float] = []
     cpu: list[float] = []
     for n in range(args.rounds):

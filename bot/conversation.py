@@ -19,10 +19,17 @@ from bot.core.audit import audit
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
 from bot.core.identities import Identity
-from bot.core.messaging import ClientInfo, client_identity, client_params, load_client, say
+from bot.core.messaging import (
+    ClientInfo,
+    client_identity,
+    client_params,
+    load_client,
+    say,
+    set_language,
+)
 from bot.core.outbox import PRIORITY_SAFETY, enqueue
 from bot.core.quiet import allowed_from
-from bot.core.texts import render
+from bot.core.texts import available_locales, rendered
 from bot.escalation import inbox
 from bot.escalation.alerts import file_under_client
 from bot.escalation.findings import raise_finding
@@ -137,10 +144,11 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
         if isinstance(effect, Say):
             if ident is None:
                 continue  # no way to reach them; the answers and findings still stand
-            text = render(effect.message_key, {**_params(client), **effect.params},
-                          locale=client.language, discreet=effect.discreet or discreet)
+            text, language = rendered(effect.message_key, {**_params(client), **effect.params},
+                                      locale=client.language,
+                                      discreet=effect.discreet or discreet)
             await enqueue(tx, now, ident, text, message_key=effect.message_key,
-                          safety=effect.safety,
+                          safety=effect.safety, language=language,
                           priority=PRIORITY_SAFETY if effect.safety else 0,
                           cause=f"flow:{session_id}", reply=inbound_id is not None,
                           purpose=await _purpose(tx, session_id, flow_id, effect.safety,
@@ -174,6 +182,10 @@ async def apply(tx: Tx, now: datetime, client: ClientInfo, session_id: int, step
         elif isinstance(effect, CancelTimers):
             if not set_timers:
                 await timers.cancel(tx, now, f"flow:{session_id}:")
+        elif isinstance(effect, UpdateClient) and effect.field == "language":
+            # The onboarding choice: later texts of this step already speak the language.
+            if effect.value in available_locales():
+                client = await set_language(tx, now, client, str(effect.value))
         elif isinstance(effect, UpdateClient):
             discreet = await _update_client(tx, now, client, effect, discreet)
         elif isinstance(effect, FlowEnded):
@@ -406,7 +418,8 @@ async def resume_after_prompt(tx: Tx, now: datetime, client_id: int,
     ident = await client_identity(tx, await load_client(tx, client_id))  # type: ignore[arg-type]
     if ident is not None:
         await enqueue(tx, now, ident, last["body"], message_key=last["message_key"],
-                      cause=f"flow:{active[0]}", reply=True, purpose="reply")
+                      cause=f"flow:{active[0]}", reply=True, purpose="reply",
+                      language=last["language"])
 
 
 async def next_turn(tx: Tx, now: datetime, client_id: int) -> None:
@@ -581,10 +594,11 @@ async def apply_loose(tx: Tx, now: datetime, client: ClientInfo, step: Step, ide
             await raise_finding(tx, now, client.id, effect.severity, effect.reason,
                                 source="answer", detail=effect.detail, inbound_id=inbound_id)
         elif isinstance(effect, Say):
-            text = render(effect.message_key, {**_params(client), **effect.params},
-                          locale=client.language, discreet=effect.discreet or client.discreet)
+            text, language = rendered(effect.message_key, {**_params(client), **effect.params},
+                                      locale=client.language,
+                                      discreet=effect.discreet or client.discreet)
             await enqueue(tx, now, ident, text, message_key=effect.message_key,
-                          safety=effect.safety,
+                          safety=effect.safety, language=language,
                           priority=PRIORITY_SAFETY if effect.safety else 0,
                           cause=f"inbound:{inbound_id}", reply=True)
 

@@ -90,7 +90,8 @@ async def fallback(tx: Tx, now: datetime, outbox_id: int) -> int | None:
         return None
     new_id = await enqueue(tx, now, target, row["body"], message_key=row["message_key"],
                            priority=row["priority"], safety=True, cause=row["cause"],
-                           dedupe_key=f"fallback:{outbox_id}", fallback_of=outbox_id)
+                           dedupe_key=f"fallback:{outbox_id}", fallback_of=outbox_id,
+                           language=row["language"])
     if new_id:
         await audit(tx, now, "system", "delivery.fallback", "client", row["client_id"],
                     outbox_id=outbox_id, fallback_id=new_id, channel=other)

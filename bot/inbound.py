@@ -17,6 +17,7 @@ from typing import Any
 from bot.core.clock import iso
 from bot.core.db import Database, Tx
 from bot.core.identities import Identity, find_identity
+from flows.intents import guess_language
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +53,18 @@ async def store_and_route(tx: Tx, msg: InboundMessage, now: datetime,
                           route: Router) -> tuple[int, bool]:
     """Returns (inbound id, fresh). A redelivery returns the first row's id and fresh=False."""
     identity = await find_identity(tx, msg.channel, msg.address)
+    # Guessed once, here: the screen that routing runs next reuses the words read for it.
+    language = guess_language(msg.body) if msg.body and msg.kind == "text" and (
+        identity is None or identity.staff_id is None) else None
     row_id = await tx.execute(
         "INSERT INTO inbound (channel, provider_id, address, kind, body, payload, identity_id,"
-        " client_id, staff_id, received_at, after_outbox)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM outbox))"
+        " client_id, staff_id, received_at, after_outbox, language)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM outbox), ?)"
         " ON CONFLICT (channel, provider_id) DO NOTHING",
         (msg.channel, msg.provider_id, msg.address, msg.kind, msg.body,
          json.dumps(msg.payload, sort_keys=True) if msg.payload else None,
          identity.id if identity else None, identity.client_id if identity else None,
-         identity.staff_id if identity else None, iso(now)))
+         identity.staff_id if identity else None, iso(now), language))
     if not row_id:
         existing = await tx.value("SELECT id FROM inbound WHERE channel = ? AND provider_id = ?",
                                   (msg.channel, msg.provider_id))

@@ -133,6 +133,31 @@ def prenormalise_native(text: str) -> str:
     return t.replace("'", "")
 
 
+def _script(ch: str) -> str | None:
+    """"latin", "arabic" (Urdu, Shahmukhi), "gurmukhi", "symbol" (emoji), else None (digits,
+    punctuation, marks)."""
+    if ch.isascii():
+        return "latin" if ch.isalpha() else None
+    if any(a <= ord(ch) <= b for a, b in _NATIVE_SCRIPTS[:3]):
+        return "arabic" if ch.isalpha() else None
+    if "\u0a00" <= ch <= "\u0a7f":
+        return "gurmukhi" if ch.isalpha() else None
+    category = unicodedata.category(ch)
+    return "symbol" if category[0] == "S" else "other" if category[0] == "L" else None
+
+
+@lru_cache(maxsize=64)
+def message_scripts(text: str) -> frozenset[str] | None:
+    """The scripts of a message's letters after folding (look-alikes are Latin), for skipping
+    the screens that cannot read it; None (every screen) for plain ASCII, or when it holds
+    emoji or letters of another script."""
+    folded = prenormalise_native(text)
+    if folded.isascii():
+        return None
+    found = {_script(ch) for ch in folded} - {None}
+    return None if not found or found & {"symbol", "other"} else frozenset(found)  # type: ignore[return-value]
+
+
 def prenormalise(text: str) -> str:
     """Lower case, invisible characters gone, look-alikes folded, apostrophes dropped."""
     t = text or ""
@@ -231,6 +256,9 @@ class Detector:
         # Spelling correction towards the vocabulary (romanised Urdu/Punjabi spell freely).
         self._spelling = bool(language.get("spelling", True))
         self._prenormalise = prenormalise if self._english else prenormalise_native
+        # The language's everyday words: guessing a message's language, and never an anchor.
+        self.everyday = frozenset(prenormalise_native(str(w)) for w in language.get("common", ()))
+        self._plain = _EVERYDAY | self.everyday
         self._stems = False
         self._clause = _CLAUSE
         if not self._english:  # the file's words meet messages folded the same way
@@ -267,8 +295,27 @@ class Detector:
                 for p in group:
                     vocab |= self._literals(str(p))
         self.vocab = frozenset(vocab)
+        self.others: frozenset[str] = frozenset()  # words that tell nothing (Screens sets)
+        # What tells this language on the panel (`Screens.guess_language`): its everyday words,
+        # its frame words and the stems of its frames ("zabi*").
+        self.stems = frozenset(
+            w[:-1] for name in FRAME_ORDER for p in frames.get(name, {}).get("patterns", ())
+            for tok in str(p).split() for a in tok.strip("()").split("|") for w in a.split("_")
+            if not self._english and w.endswith("*") and len(w) > 3)
         self._spell_targets = sorted(w for w in vocab if len(w) >= 5 and w.isalpha())
         self.frames = tuple(self._frame(n, frames[n]) for n in FRAME_ORDER if n in frames)
+        # The gate: a message with none of these words cannot fire a frame (one set test
+        # instead of seven index lookups).
+        patterns = [p for f in self.frames for p in (*f.any_of.patterns,
+                                                      *(q for g in f.all_of for q in g))]
+        self._gate = frozenset().union(*(p.anchors or () for p in patterns))
+        # Patterns without an anchor word (a /regex/ alone): tried on the text at the gate.
+        self._unanchored = tuple(p for p in patterns if p.anchors is None)
+        # The scripts this screen's words are written in (`Screens` skips a screen for a
+        # message in none of them); "symbols" when it has emoji words.
+        self.scripts = frozenset(_script(ch) for w in (*vocab, *self.lexicon, *(
+            x for p, _ in self.phrases for x in words(prenormalise(p)))) for ch in w
+            if _script(ch) is not None)
         guards = spec.get("guards", {})
         self._guards = _Index([self._pattern(str(p)) for p in guards.get("patterns", ())])
         self._history = _Index([self._pattern(str(p)) for p in guards.get("history", ())])
@@ -333,7 +380,8 @@ class Detector:
     def _anchors(self, pattern: str) -> frozenset[str] | None:
         """The words (as written and as lemmas) one of which must be in a message for the
         pattern to have a chance: its most telling required slot (one without everyday words
-        such as "i" or "the" if it has one). Screening tries only those patterns."""
+        such as "i" or "the", or the language's own `common` words, if it has one). Screening
+        tries only those patterns."""
         slots: list[frozenset[str]] = []
         for tok in pattern.split():
             if tok in ("~", "~~", "$") or tok.startswith(("(", "/")):
@@ -349,7 +397,7 @@ class Detector:
             slots.append(frozenset(out))
         if not slots:
             return None
-        return min(slots, key=lambda s: (len(s & _EVERYDAY), len(s)))
+        return min(slots, key=lambda s: (len(s & self._plain), len(s)))
 
     def _pattern(self, pattern: str) -> _Pattern:
         return _Pattern(re.compile(self._regex(pattern, False)),
@@ -404,8 +452,11 @@ class Detector:
             return str(best[0])
         return w
 
-    def tokens(self, text: str) -> tuple[str, list[int]]:
-        """The message as matching text (words joined by spaces) and each word's clause."""
+    @lru_cache(maxsize=64)  # noqa: B019 - one per language; a message is read several times
+    def tokens(self, text: str) -> tuple[str, tuple[int, ...]]:
+        """The message as matching text (words joined by spaces) and each word's clause.
+        Cached per message: the router's screen, the crisis step and the language guess share
+        it."""
         out: list[str] = []
         clause_of: list[int] = []
         for i, clause in enumerate(self._clause.split(self._prenormalise(text))):
@@ -419,7 +470,7 @@ class Detector:
             fixed = [x for w in fixed for x in self.lexicon.get(w, (w,))]
             out.extend(fixed)
             clause_of.extend([i] * len(fixed))
-        return " ".join(out), clause_of
+        return " ".join(out), tuple(clause_of)
 
     def _idioms(self, toks: list[str], lemmas: list[str], present: frozenset[str]) -> set[int]:
         """Word positions inside an idiom or ordinary sense (for the guarded frames only)."""
@@ -432,7 +483,7 @@ class Detector:
                     blank |= _span_words(starts, m.start(), m.end())
         return blank
 
-    def _past(self, toks: list[str], clause_of: list[int], lemmas: list[str]) -> set[int]:
+    def _past(self, toks: list[str], clause_of: Sequence[int], lemmas: list[str]) -> set[int]:
         """Word positions of clauses that speak only of the past ("OD'd in 2018", "2 years
         since I last hurt myself"): history, not a present emergency. A present cue (now,
         again, want, last night...) in the clause keeps it in sight."""
@@ -463,11 +514,15 @@ class Detector:
         if not norm:
             return None
         toks = norm.split(" ")
-        lemmas = [self._lemma(w) for w in toks]
+        lemmas = [self._lemma(w) for w in toks] if self._english else toks
         present = self._present_words(toks, lemmas)
-        cands = [frame.any_of.candidates(present) for frame in self.frames]
         phrase = self._phrase_candidates(toks)
         # Most messages are ordinary: no pattern's telling word, no phrase. Done.
+        if not phrase and present.isdisjoint(self._gate) and not any(
+                p.surface.search(norm + " ") or p.lemma.search(" ".join(lemmas) + " ")
+                for p in self._unanchored):
+            return None
+        cands = [frame.any_of.candidates(present) for frame in self.frames]
         if not phrase and not any(cands) and not any(
                 all(p.wanted(present) for p in group) for f in self.frames for group in f.all_of):
             return None
@@ -530,6 +585,19 @@ class Detector:
 
     def label(self, frame: str) -> str:
         return next((f.label for f in self.frames if f.name == frame), frame)
+
+    def evidence(self, text: str) -> int:
+        """How many of the message's words (as this screen reads them) are this language's:
+        known English words for English; everyday, frame or stem words for the others."""
+        toks = self.tokens(text)[0].split()
+        if self._english:  # "mam", "nu", "main" are English words too: theirs, not ours
+            return sum(1 for t in toks if t.isascii() and t.isalpha() and _known(t)
+                       and t not in self.others)
+        stems, vocab, everyday = self.stems, self.vocab, self.everyday
+        # Frame words the English frames share ("bus", "overdose") tell nothing.
+        return sum(1 for t in toks if t in everyday or (
+            (t in vocab or any(t[:k] in stems for k in range(3, len(t))))
+            and t not in self.others))
 
 
 def _starts(toks: Sequence[str]) -> list[int]:
@@ -617,9 +685,19 @@ class Screens:
 
     def __init__(self, detectors: Sequence[Detector]) -> None:
         self.detectors = tuple(detectors)
+        # For the language guess: English words that other languages' words claim ("mam",
+        # "nu", "de"), and the other languages' frame words English's frames share.
+        others = frozenset().union(*(d.everyday | d.vocab for d in self.detectors
+                                     if d.lang != "en"))
+        english = frozenset().union(*(d.vocab for d in self.detectors if d.lang == "en"))
+        for d in self.detectors:
+            d.others = others if d.lang == "en" else english
 
     def screen(self, text: str) -> Screen | None:
+        scripts = message_scripts(text)
         for d in self.detectors:
+            if scripts is not None and scripts.isdisjoint(d.scripts):
+                continue  # Gurmukhi cannot fire Polish frames: not read at all
             found = d.screen(text)
             if found is not None:
                 return found
@@ -628,6 +706,39 @@ class Screens:
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(d.lang for d in self.detectors)
+
+    def guess_language(self, text: str) -> str | None:
+        """A best guess at the language of a client's words, for the panel: "pa-Guru" for
+        Gurmukhi, "ur" for Urdu script ("pa-Arab" when Punjabi's words win), else the screen
+        whose words the message has most of ("pl", "ro", "en", "ur-Latn" / "pa-Latn" romanised,
+        "ur+pa-Latn" when the two tie); None when nothing stands out ("ok", "7"). Reads the
+        screens' cached words, so after screening it costs a few set lookups."""
+        folded = prenormalise_native(text)
+        gurmukhi = sum(1 for ch in folded if "\u0a00" <= ch <= "\u0a7f")
+        arabic = sum(1 for ch in folded if "\u0600" <= ch <= "\u06ff")
+        latin = sum(1 for ch in folded if ch.isascii() and ch.isalpha())
+        by_lang = {d.lang: d for d in self.detectors}
+        if gurmukhi > max(arabic, latin):
+            return "pa-Guru"
+        if arabic > max(gurmukhi, latin):
+            # Urdu script: Urdu's lexicon reads it; Shahmukhi Punjabi when Punjabi's everyday
+            # words (romanised by that lexicon) outnumber Urdu's.
+            ur = by_lang.get("ur")
+            toks = ur.tokens(text)[0].split() if ur else []
+            pa = by_lang.get("pa")
+            mine = sum(t in ur.everyday for t in toks) if ur else 0
+            theirs = sum(t in pa.everyday for t in toks) if pa else 0
+            return "pa-Arab" if theirs > mine else "ur"
+        scores = {d.lang: d.evidence(text) for d in self.detectors}
+        best = max(scores.values(), default=0)
+        if best == 0:
+            return None
+        top = sorted(lang for lang, n in scores.items() if n == best)
+        if top == ["pa", "ur"]:
+            return "ur+pa-Latn"
+        if len(top) > 1:
+            return None
+        return f"{top[0]}-Latn" if top[0] in ("ur", "pa") else top[0]
 
 
 def language_files(folder: Path | None = None) -> list[Path]:

@@ -39,10 +39,12 @@ from flows.effects import (
     UpdateClient,
 )
 from flows.intents import Detection, Intent, classify
+from flows.language_keyword import OTHER
 from flows.model import (
     DEFAULT,
     UNANSWERED,
     Flow,
+    LanguageAnswer,
     NumberAnswer,
     State,
     TimeAnswer,
@@ -404,8 +406,8 @@ class _Run:
             if key not in state.client_values:
                 return
             stored = state.client_values[key]
-        elif value is None:
-            return  # skipped an optional answer: leave the field as it was
+        elif value is None or (isinstance(state.answer, LanguageAnswer) and value == OTHER):
+            return  # skipped, or a language we have no texts for: leave the field as it was
         else:
             stored = value
         self.effects.append(UpdateClient(field, stored))
@@ -465,4 +467,6 @@ def _spec_params(state: State) -> dict[str, Any]:
         return {"lo": a.lo, "hi": a.hi}
     if isinstance(a, TimeAnswer):
         return {"earliest": a.earliest, "latest": a.latest}
+    if isinstance(a, LanguageAnswer):
+        return a.params()
     return {}

@@ -24,8 +24,8 @@ from typing import Any
 from flows.crisis import CrisisConfig, Phrases, load_crisis_config
 from flows.detector import Screen, Screens, build_screens, prenormalise
 
-__all__ = ["Detection", "Intent", "classify", "detect", "load_crisis_config", "normalise", "screen",
-           "warm"]
+__all__ = ["Detection", "Intent", "classify", "detect", "guess_language", "load_crisis_config",
+           "normalise", "screen", "warm"]
 
 
 class Intent(Enum):
@@ -158,6 +158,12 @@ def _screened(detector: Screens, text: str) -> Screen | None:
 def screen(text: str, phrases: Phrases | CrisisConfig | None = None) -> Screen | None:
     """The crisis screen alone (frames and reviewed phrases): what fired and why, or None."""
     return _compiled(_phrases(phrases))[0].screen(text)
+
+
+def guess_language(text: str, phrases: Phrases | CrisisConfig | None = None) -> str | None:
+    """The language a client's words look like (`Screens.guess_language`), from the words the
+    crisis screen reads anyway: made once when a message arrives, shown on the panel."""
+    return _compiled(_phrases(phrases))[0].guess_language(text)
 
 
 def crisis_detection(found: Screen) -> Detection:

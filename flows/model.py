@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from flows import parsers
+from flows import language_keyword, parsers
 from flows.parsers import ParseResult
 from flows.scales import SCALES
 
@@ -134,13 +134,35 @@ class TimeAnswer:
 
 
 @dataclass(frozen=True)
+class LanguageAnswer:
+    """One of the languages with a catalog folder, by number (native digits too) or by name in
+    English or in itself; the number after the list, or a language we have no texts for, is
+    "other". The list is read when asked, so a new catalog folder joins with no code change."""
+
+    kind: Literal["language"] = "language"
+
+    def parse(self, text: str) -> ParseResult:
+        value = language_keyword.choose_language(text, language_keyword.catalog_locales())
+        return parsers.FAIL if value is None else ParseResult(True, value)
+
+    def params(self) -> dict[str, Any]:
+        """The question's list ({languages}) and the number that means another ({other})."""
+        locales = language_keyword.catalog_locales()
+        return {"languages": language_keyword.menu_lines(locales), "other": len(locales) + 1}
+
+    def reask(self) -> tuple[str, dict[str, Any]]:
+        return "reask.choice", {"n": len(language_keyword.catalog_locales()) + 1}
+
+
+@dataclass(frozen=True)
 class MessageOnly:
     """Send the message and move on; no answer is awaited."""
 
     kind: Literal["message"] = "message"
 
 
-AnswerSpec = NumberAnswer | ChoiceAnswer | YesNoAnswer | FreeTextAnswer | TimeAnswer | MessageOnly
+AnswerSpec = (NumberAnswer | ChoiceAnswer | YesNoAnswer | FreeTextAnswer | TimeAnswer
+              | LanguageAnswer | MessageOnly)
 
 
 def transition_key(spec: AnswerSpec, value: Any) -> str:

@@ -177,11 +177,12 @@ async def client_page(request: Request, user: User) -> Response:
     # before it arrived (inbound.after_outbox) and before those its arrival caused.
     timeline = list(reversed(await database.all(
         "SELECT * FROM (SELECT 'in' AS direction, body, received_at AS at, channel, NULL AS status,"
-        " id, COALESCE(after_outbox + 0.5, id) AS seq, inbox, read_at, payload, NULL AS reason"
-        " FROM inbound WHERE client_id = ? AND kind IN ('text', 'media')"
+        " id, COALESCE(after_outbox + 0.5, id) AS seq, inbox, read_at, payload, NULL AS reason,"
+        " language FROM inbound WHERE client_id = ? AND kind IN ('text', 'media')"
         " UNION ALL SELECT 'out', body, created_at, channel, status, id, id, NULL, NULL, NULL,"
         " CASE WHEN status = 'failed' OR delivery_status IN ('undelivered', 'failed')"
-        " THEN COALESCE(last_error, 'not delivered (' || delivery_status || ')') END FROM outbox"
+        " THEN COALESCE(last_error, 'not delivered (' || delivery_status || ')') END, language"
+        " FROM outbox"
         " WHERE client_id = ? AND op = 'send')"
         " ORDER BY at DESC, seq DESC LIMIT ?",
         (client_id, client_id, TIMELINE_LIMIT))))

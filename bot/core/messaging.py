@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,8 @@ from bot.core.contact import verdict_for
 from bot.core.db import Tx
 from bot.core.identities import Identity, identities_of
 from bot.core.outbox import PRIORITY_NORMAL, enqueue
-from bot.core.texts import render
+from bot.core.texts import rendered
+from flows.intents import guess_language
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,15 @@ async def client_identity(tx: Tx, client: ClientInfo) -> Identity | None:
     return idents[-1]
 
 
+async def set_language(tx: Tx, now: datetime, client: ClientInfo, locale: str) -> ClientInfo:
+    """The client's language changed by the client (LANGUAGE keyword, onboarding question),
+    audited with the one it replaces; returns the client as texts should now see them."""
+    await tx.execute("UPDATE clients SET language = ? WHERE id = ?", (locale, client.id))
+    await audit(tx, now, f"client:{client.id}", "client.language", "client", client.id,
+                language=locale, was=client.language)
+    return replace(client, language=locale)
+
+
 def client_params(client: ClientInfo, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     from flows.crisis import crisis_params
 
@@ -105,7 +115,7 @@ async def say(
     """Render `key` for whoever `identity` is (client wording rules applied) and queue it.
     `reply`: an answer to someone who just wrote to us (quiet hours do not hold it back).
     `purpose`: why we write, for the contact policy (bot.core.contact; see outbox.enqueue)."""
-    text = render(
+    text, language = rendered(
         key,
         client_params(client, params) if client else dict(params or {}),
         locale=client.language if client else None,
@@ -113,7 +123,8 @@ async def say(
     )
     return await enqueue(tx, now, identity, text, message_key=key, safety=safety,
                          priority=priority, dedupe_key=dedupe_key, cause=cause,
-                         reply_markup=reply_markup, reply=reply, purpose=purpose)
+                         reply_markup=reply_markup, reply=reply, purpose=purpose,
+                         language=language if client else None)
 
 
 async def say_to_client(tx: Tx, now: datetime, client_id: int, key: str,
@@ -144,7 +155,8 @@ async def officer_message(tx: Tx, now: datetime, client_id: int, text: str, acto
         raise ValueError(f"not sent: the client is {verdict.reason}" if verdict.reason !=
                          "opted out" else "not sent: the client has opted out of messages")
     row = await enqueue(tx, now, ident, text, message_key="officer.free_text",
-                        cause=f"officer:{actor}", purpose="officer")
+                        cause=f"officer:{actor}", purpose="officer",
+                        language=guess_language(text))  # a person's words: a guess
     await audit(tx, now, actor, "client.message_sent", "client", client_id, outbox_id=row)
     return int(row or 0)
 

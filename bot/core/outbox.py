@@ -65,6 +65,7 @@ async def enqueue(
     reply: bool = False,
     purpose: str | None = None,
     fallback_of: int | None = None,
+    language: str | None = None,
 ) -> int | None:
     """Queue `body` for `identity`. Returns the row id, or None if `dedupe_key` was already used.
 
@@ -76,6 +77,8 @@ async def enqueue(
     Quiet hours: a message we start (not a `reply` to someone who just wrote, not safety, not
     to staff) waits until quiet hours end. This is the last line of defence against a text at
     3 a.m., whatever scheduled it.
+
+    `language`: the catalog locale the body was rendered from (`texts.rendered`), for the panel.
     """
     if not (safety or reply or identity.staff_id is not None or identity.id is None):
         not_before = await allowed_from(tx, identity.client_id, not_before or now)
@@ -90,14 +93,14 @@ async def enqueue(
     row_id = await tx.execute(
         "INSERT INTO outbox (op, ref, channel, address, identity_id, client_id, staff_id, body,"
         " message_key, reply_markup, edit_of, priority, safety, segments, status,"
-        " next_attempt_at, last_error, dedupe_key, cause, created_at, updated_at, fallback_of)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " next_attempt_at, last_error, dedupe_key, cause, created_at, updated_at, fallback_of,"
+        " language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO NOTHING",
         (op, ref, identity.channel, identity.address, identity.id, identity.client_id,
          identity.staff_id, body, message_key,
          json.dumps(reply_markup) if reply_markup else None, edit_of, priority, int(safety),
          segments, status, iso(not_before or now), refused,
-         dedupe_key, cause, stamp, stamp, fallback_of),
+         dedupe_key, cause, stamp, stamp, fallback_of, language),
     )
     return row_id or None
 

@@ -18,6 +18,7 @@ from babel.dates import format_datetime
 from babel.messages.pofile import read_po
 
 from config.paths import LOCALE_DIR
+from flows.language_keyword import catalog_locales
 
 DEFAULT_LOCALE = "en_GB"
 
@@ -79,7 +80,7 @@ def drafts(locale: str) -> Mapping[str, str]:
 
 @cache
 def _locales() -> frozenset[str]:
-    return frozenset(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
+    return frozenset(catalog_locales())
 
 
 def available_locales() -> list[str]:
@@ -98,15 +99,27 @@ def render(
     discreet: bool = False,
 ) -> str:
     """The text for `key` in `locale` (falling back to en_GB), discreet variant when asked and present."""
+    return rendered(key, params, locale=locale, discreet=discreet)[0]
+
+
+def rendered(
+    key: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    locale: str | None = None,
+    discreet: bool = False,
+) -> tuple[str, str]:
+    """`render`, and the catalog the text came from: en_GB when an unreviewed translation fell
+    back to English (stored with the message, shown on the panel)."""
     loc = locale if locale and locale in _locales() else DEFAULT_LOCALE
     keys = ([f"{key}.discreet"] if discreet else []) + [key]
     for k in keys:
         if k in catalog(loc):
-            return catalog(loc)[k].format(**(params or {}))
+            return catalog(loc)[k].format(**(params or {})), loc
         if k in catalog(DEFAULT_LOCALE):
             text = catalog(DEFAULT_LOCALE)[k].format(**(params or {}))
             note = english_note(loc) if is_safety(k) else None
-            return f"{text}\n{note}" if note else text
+            return (f"{text}\n{note}" if note else text), DEFAULT_LOCALE
     raise MissingText(key)
 
 

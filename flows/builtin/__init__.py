@@ -7,12 +7,13 @@ from flows.builtin.appointment import APPOINTMENT_CONFIRMATION_V1
 from flows.builtin.daily import DAILY_CHECKIN_V1
 from flows.builtin.feedback import PROGRAMME_FEEDBACK_V1
 from flows.builtin.monthly import MONTHLY_BARC_V1, MONTHLY_K10_V1, MONTHLY_SPANE_V1
-from flows.builtin.onboarding import ONBOARDING_CONSENT_V1
+from flows.builtin.onboarding import ONBOARDING_CONSENT_V1, ONBOARDING_CONSENT_V2
 from flows.builtin.weekly import WEEKLY_CHECKIN_V1
 from flows.model import Flow
 
 BUILTIN_FLOWS: tuple[Flow, ...] = (
     ONBOARDING_CONSENT_V1,
+    ONBOARDING_CONSENT_V2,
     DAILY_CHECKIN_V1,
     WEEKLY_CHECKIN_V1,
     MONTHLY_SPANE_V1,

@@ -6,15 +6,18 @@ discreet wording when needed (§6 rule 4: check phone ownership at enrolment).""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from flows import questions as q
 from flows.builtin.common import YES1_NO2, goto
+from flows.language_keyword import OTHER
 from flows.model import (
     Choice,
     ChoiceAnswer,
     Flow,
     FreeTextAnswer,
+    LanguageAnswer,
     RaiseOn,
     State,
     TimeAnswer,
@@ -78,4 +81,17 @@ ONBOARDING_CONSENT_V1 = Flow(
     expire_after=timedelta(hours=24),
     safety=False,
     requires_consent=False,
+)
+
+# Version 2 (issue 17): the language question lists the languages that have catalogs, each named
+# in itself, by number; the answer is the locale itself. Version 1 stays for sessions that were
+# asked "1 English, 2 another language" before it shipped.
+ONBOARDING_CONSENT_V2 = replace(
+    ONBOARDING_CONSENT_V1,
+    version=2,
+    states={**ONBOARDING_CONSENT_V1.states, "language": State(
+        "language", "onboarding.language_list", LanguageAnswer(), q.LANGUAGE,
+        goto("shared_phone"), client_field="language",
+        # "other" (a language we have no texts for) leaves the language and tells the officer
+        raises=(RaiseOn(OTHER, "ROUTINE", "language_request"),))},
 )

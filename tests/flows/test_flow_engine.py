@@ -124,7 +124,7 @@ def test_onboarding_transcript() -> None:
     r = run(ONBOARDING, [
         ("service", "onboarding.consent_v1"),
         ("client", "1"),
-        ("service", "onboarding.language"),
+        ("service", "onboarding.language_list"),
         ("client", "English"),
         ("service", "onboarding.shared_phone"),
         ("client", "yes my sister uses it"),
@@ -176,7 +176,7 @@ def test_onboarding_unclear_consent_records_nothing() -> None:
 def test_onboarding_other_language_asks_a_human_and_skipped_codeword_keeps_none() -> None:
     r = run(ONBOARDING, [
         ("service", "onboarding.consent_v1"), ("client", "yes"),
-        ("service", "onboarding.language"), ("client", "2"),
+        ("service", "onboarding.language_list"), ("client", "6"),
         ("finding", "ROUTINE:language_request"),
         ("service", "onboarding.shared_phone"), ("client", "no"),
         ("service", "onboarding.channel"), ("client", "text"),
@@ -186,6 +186,16 @@ def test_onboarding_other_language_asks_a_human_and_skipped_codeword_keeps_none(
     ])
     assert {u.field for u in r.of(UpdateClient)} == {
         "consent", "discreet", "preferred_channel", "checkin_time"}
+
+
+def test_onboarding_v1_still_reads_its_own_question() -> None:
+    """Sessions asked "1 English, 2 another language" before version 2 shipped keep that meaning."""
+    run(registry.get("onboarding_consent", 1), [
+        ("service", "onboarding.consent_v1"), ("client", "yes"),
+        ("service", "onboarding.language"), ("client", "2"),
+        ("finding", "ROUTINE:language_request"),
+        ("service", "onboarding.shared_phone"),
+    ])
 
 
 # --- daily check-in --------------------------------------------------------------------------

@@ -9,12 +9,19 @@ import string
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.core.segments import is_gsm7
+from bot.core.segments import count_segments, is_gsm7
 from bot.core.texts import catalog, has_text, render
 from config.paths import LOCALE_DIR
 from flows import risk
 from flows.crisis import load_crisis_config
-from flows.model import ChoiceAnswer, FreeTextAnswer, NumberAnswer, TimeAnswer, YesNoAnswer
+from flows.model import (
+    ChoiceAnswer,
+    FreeTextAnswer,
+    LanguageAnswer,
+    NumberAnswer,
+    TimeAnswer,
+    YesNoAnswer,
+)
 from flows.registry import REGISTRY
 
 PO = LOCALE_DIR / "en_GB" / "LC_MESSAGES" / "flows.po"
@@ -28,11 +35,15 @@ PARAMS = {
     "when": "Wednesday 24 September at 10:00", "place": "Hope Centre, 12 High St",
     "lo": 0, "hi": 10, "n": 4, "yes": "2", "no": "1", "max_len": 24,
     "earliest": "08:00", "latest": "21:00",
+    **LanguageAnswer().params(),  # the real list: each language in its own script
 }
 ALLOWED_PARAMS = set(PARAMS)
 # Verbatim PHQ-9 item 9 with its full response key does not fit one SMS (§4.0); the safety
 # item's wording wins over the segment count.
 TWO_SEGMENTS_OK = {"weekly.item9"}
+# The list of languages names each in its own script (UCS-2, 67 characters a part): the
+# wording around it is GSM-7 and the whole fits 2 segments.
+UCS2_LIST = {"onboarding.language_list"}
 LOCK_SCREEN = ("rehab", "drug", "police", "court", "suicid", "mental health", "heroin", "crack",
                "cocaine", "overdose", "naloxone", "o2r", "prison", "probation", "self-harm")
 
@@ -46,7 +57,7 @@ def used_keys() -> set[str]:
             if state.codeword_message_key:
                 keys.add(state.codeword_message_key)
             if isinstance(state.answer, NumberAnswer | ChoiceAnswer | YesNoAnswer | TimeAnswer
-                          | FreeTextAnswer):
+                          | FreeTextAnswer | LanguageAnswer):
                 keys.add(state.answer.reask()[0])
     keys.add(YesNoAnswer().reask()[0])
     return keys
@@ -70,6 +81,10 @@ def test_every_discreet_variant_has_a_base_text() -> None:
 
 @pytest.mark.parametrize("key", sorted(set(KEYS)))
 def test_text_is_gsm7_and_one_sms(key: str) -> None:
+    if key in UCS2_LIST:
+        assert is_gsm7(catalog("en_GB")[key].format(**{**PARAMS, "languages": "1 English"}))
+        assert count_segments(catalog("en_GB")[key].format(**PARAMS)) <= 2, key
+        return
     text = catalog("en_GB")[key].format(**PARAMS)
     assert is_gsm7(text), f"{key}: not GSM-7 (curly quote or dash?)"
     if key not in TWO_SEGMENTS_OK:

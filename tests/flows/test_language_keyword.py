@@ -33,7 +33,7 @@ async def test_language_keyword_sets_the_language(harness: Harness) -> None:
     await harness.sms(SAM, "LANGUAGE")
     await harness.settle()
     menu = harness.twilio.sent("messages.create")[-1].params["Body"]
-    assert menu == ("Reply LANGUAGE and a number: 1 English, 2 ਪੰਜਾਬੀ, 3 polski, 4 română, "
+    assert menu == ("Reply LANGUAGE and a number: 1 English, 2 ਪੰਜਾਬੀ, 3 Polski, 4 Română, "
                     "5 اردو")
     await harness.sms(SAM, "language 5")
     await harness.settle()
