@@ -30,6 +30,7 @@ ROLE_LABELS = {"officer": "Officer", "supervisor": "Supervisor", "admin": "Admin
 
 REASON_LABELS = {
     "crisis_text": "Crisis words",
+    "possible_crisis": "Possible crisis words (the screen was not sure)",
     "mentor_concern": "Mentor concern",
     "self_discharge": "Early discharge",
     "custody_release": "Release from custody",

@@ -48,7 +48,7 @@ from flows.effects import (
     Step,
     UpdateClient,
 )
-from flows.intents import Intent, classify, detect
+from flows.intents import Intent, classify, detect, possible_crisis
 from flows.model import Flow
 from flows.risk_language import is_more_than_a_typo
 from flows.session import Expire, Reply, Reprompt, SessionState
@@ -362,6 +362,10 @@ async def _begin(tx: Tx, now: datetime, client: ClientInfo, flow: Flow, officer_
 # at once. Something that waited past its own expiry is skipped,
 # with an audit row, and the next one goes.
 PROMPT_RANK = 15
+# The crisis contacts after an AMBER possible-crisis match go at most once in this window (any
+# crisis reply counts, a RED one too): someone repeating the same words is not sent them each
+# time, and someone who wrote them yesterday is sent them again.
+POSSIBLE_CRISIS_REPLY_EVERY = timedelta(hours=4)
 
 
 async def open_prompt(tx: Tx, client_id: int, now: datetime) -> bool:
@@ -515,7 +519,7 @@ async def client_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: C
         if not fits_question(active, text) and is_more_than_a_typo(text):
             # Words where the question wanted a number: a person reads them, the flow re-asks.
             await inbox.file(tx, now, stored.id, client.id, "misfit")
-            await _risk_language(tx, now, client, stored)
+            await _risk_language(tx, now, client, stored, ident)
         step = engine.step(flow, session, Reply(text), view(client, now), now,
                            history=await history(tx, client.id, now, sid))
         await apply(tx, now, client, sid, step, identity=ident, inbound_id=stored.id)
@@ -533,7 +537,7 @@ async def unprompted(tx: Tx, stored: StoredInbound, ident: Identity, client: Cli
     """Not an answer to anything (or a photo / voice note): filed in the officer inbox, risk
     language raised as AMBER, and a reply that says truly who reads it and when."""
     filed = await inbox.file(tx, now, stored.id, client.id, why)
-    await _risk_language(tx, now, client, stored)
+    await _risk_language(tx, now, client, stored, ident)
     key = "media.only_text" if why == "media" else (
         "free_text.read_by" if filed.now_open else "free_text.read_by_night")
     await say(tx, now, ident, key, {**crisis_params(), "reader": filed.reader_first_name,
@@ -551,7 +555,7 @@ async def not_a_reply(tx: Tx, stored: StoredInbound, ident: Identity, client: Cl
         await crisis(tx, stored, ident, client, now)
         return
     await inbox.file(tx, now, stored.id, client.id, "edited")
-    await _risk_language(tx, now, client, stored)
+    await _risk_language(tx, now, client, stored, ident)
 
 
 async def file_media(tx: Tx, stored: StoredInbound, client: ClientInfo, now: datetime) -> None:
@@ -560,11 +564,27 @@ async def file_media(tx: Tx, stored: StoredInbound, client: ClientInfo, now: dat
         await inbox.file(tx, now, stored.id, client.id, "media")
 
 
-async def _risk_language(tx: Tx, now: datetime, client: ClientInfo, stored: StoredInbound) -> None:
-    found = risk_language.match(stored.message.body)
+async def _risk_language(tx: Tx, now: datetime, client: ClientInfo, stored: StoredInbound,
+                         ident: Identity) -> None:
+    """Words an officer should hear about the same working day (AMBER): English risk language,
+    and each language's AMBER net for possible crisis words the crisis screen was not sure of
+    (those also send the crisis contacts, at most once per POSSIBLE_CRISIS_REPLY_EVERY)."""
+    body = stored.message.body
+    found = risk_language.match(body)
     if found:
         await raise_finding(tx, now, client.id, "AMBER", "risk_language", source="message",
                             detail=", ".join(found), inbound_id=stored.id)
+    possible = possible_crisis(body)
+    if possible is None:
+        return
+    await raise_finding(tx, now, client.id, "AMBER", "possible_crisis", source="message",
+                        detail=f'{possible.label} ("{possible.words}")', inbound_id=stored.id)
+    since = iso(now - POSSIBLE_CRISIS_REPLY_EVERY)
+    if await tx.value("SELECT COUNT(*) FROM outbox WHERE client_id = ? AND message_key = ?"
+                      " AND created_at >= ?", (client.id, "crisis.reply", since)):
+        return
+    await say(tx, now, ident, "crisis.reply", crisis_params(), client=client, safety=True,
+              priority=PRIORITY_SAFETY, cause=f"inbound:{stored.id}", reply=True)
 
 
 async def crisis(tx: Tx, stored: StoredInbound, ident: Identity, client: ClientInfo,

@@ -82,6 +82,7 @@ _LETTER_VARIANTS = {"\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9",
 @dataclass(frozen=True)
 class Screen:
     frame: str  # suicidal | means | farewell | hopeless | medical | self_harm | unsafe
+    # (or "possible": a language's AMBER net, `Screens.amber`, source "amber")
     label: str  # the frame in plain language, for officers
     category: str  # the older category: ideation | method | overdose | safety
     words: str  # the client's words that fired it
@@ -329,6 +330,7 @@ class Detector:
         for i, (_, p, _) in enumerate(self._phrases):
             first = self.tokens(p)[0].split()[0]
             self._phrase_by_first.setdefault(first, []).append(i)
+        self._amber = _amber_regex(spec.get("amber", {}))
 
     # --- compiling ----------------------------------------------------------------------
 
@@ -583,6 +585,25 @@ class Detector:
                               lang=self.lang)
         return None
 
+    def amber(self, text: str) -> str | None:
+        """The AMBER net ([amber] in the language's file): the first word or short phrase of
+        death, dying, means, farewell or danger in the message, read as the screen reads it;
+        None when there is none. Broad on purpose, for messages the frames did not fire on;
+        the frames' own guards (idioms, clauses only about the past) and `except` still hold."""
+        if self._amber is None:
+            return None
+        found, ordinary = self._amber
+        norm, clause_of = self.tokens(text)
+        if found.search(norm) is None:  # the common case: not one word of the net
+            return None
+        toks = norm.split(" ")
+        lemmas = [self._lemma(w) for w in toks]
+        blank = self._idioms(toks, lemmas, self._present_words(toks, lemmas)) | self._past(
+            toks, clause_of, lemmas)
+        seen = " ".join("_" if i in blank else w for i, w in enumerate(toks))
+        m = found.search(ordinary.sub("_", seen) if ordinary is not None else seen)
+        return m.group(0).strip() if m else None
+
     def label(self, frame: str) -> str:
         return next((f.label for f in self.frames if f.name == frame), frame)
 
@@ -663,6 +684,19 @@ def _alt_regex(alt: str) -> str:
     return re.escape(alt)
 
 
+def _amber_regex(table: Mapping[str, Any]) -> tuple[re.Pattern[str], re.Pattern[str] | None] | None:
+    """`[amber]`: `words` (words, `stem*`, short phrases) folded like a message, and `except`
+    (words, stems, phrases: "umieram ze smiechu", "tablet") blanked out of the message first."""
+    def regex(key: str) -> re.Pattern[str] | None:
+        items = sorted({" ".join(_fold_word(w) for w in str(x).split())
+                        for x in table.get(key, ())} - {""}, key=len, reverse=True)
+        body = "|".join(" ".join(_alt_regex(w) for w in x.split()) for x in items)
+        return re.compile(rf"(?<!\S)(?:{body})(?!\S)") if body else None
+
+    found = regex("words")
+    return None if found is None else (found, regex("except"))
+
+
 def _phrase_regex(norm: str) -> str:
     """A reviewed phrase: whole words, in order, any spacing; stretched letters tolerated."""
     body = r"\s*".join(re.escape(t) for t in norm.split())
@@ -703,6 +737,24 @@ class Screens:
                 return found
         return None
 
+    def amber(self, text: str) -> Screen | None:
+        """The other languages' AMBER nets, for a message `screen` did not fire on: a
+        `Screen` (frame "possible", the words, the language) or None. A language's net is read
+        only when the message could be in it (its script, and the language guess does not name
+        another language: Romanian "mor*" must not catch English "more")."""
+        scripts = message_scripts(text)
+        guess = self.guess_language(text)
+        allowed = None if guess is None else _GUESS_LANGS.get(guess, {guess})
+        for d in self.detectors:
+            if d._amber is None or (allowed is not None and d.lang not in allowed) or (
+                    scripts is not None and scripts.isdisjoint(d.scripts)):
+                continue
+            words_ = d.amber(text)
+            if words_ is not None:
+                return Screen("possible", f"possible crisis words in {d.language}: the screen"
+                              " was not sure", "possible", words_, "amber", d.lang)
+        return None
+
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(d.lang for d in self.detectors)
@@ -739,6 +791,12 @@ class Screens:
         if len(top) > 1:
             return None
         return f"{top[0]}-Latn" if top[0] in ("ur", "pa") else top[0]
+
+
+# A language guess (`Screens.guess_language`) to the AMBER nets it lets read a message. Urdu and
+# Punjabi share words and scripts: a tie opens both, Shahmukhi Punjabi is read by both.
+_GUESS_LANGS = {"pa-Guru": {"pa"}, "ur": {"ur"}, "pa-Arab": {"pa", "ur"}, "ur-Latn": {"ur"},
+                "pa-Latn": {"pa"}, "ur+pa-Latn": {"ur", "pa"}}
 
 
 def language_files(folder: Path | None = None) -> list[Path]:

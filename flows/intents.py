@@ -160,6 +160,16 @@ def screen(text: str, phrases: Phrases | CrisisConfig | None = None) -> Screen |
     return _compiled(_phrases(phrases))[0].screen(text)
 
 
+def possible_crisis(text: str, phrases: Phrases | CrisisConfig | None = None) -> Screen | None:
+    """The AMBER net: for a message the crisis screen did not fire on, words of death, means
+    or farewell in Polish, Romanian, Urdu, Punjabi... (each language's `[amber]` list); None
+    when the screen fired (that is RED) or nothing matched."""
+    screens = _compiled(_phrases(phrases))[0]
+    if _screened(screens, text) is not None:
+        return None
+    return screens.amber(text)
+
+
 def guess_language(text: str, phrases: Phrases | CrisisConfig | None = None) -> str | None:
     """The language a client's words look like (`Screens.guess_language`), from the words the
     crisis screen reads anyway: made once when a message arrives, shown on the panel."""

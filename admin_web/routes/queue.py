@@ -70,7 +70,8 @@ async def escalations_for(database: Any, user: User, where: str = "1",
         "SELECT f.escalation_id, f.detail, i.body FROM findings f"
         " LEFT JOIN inbound i ON i.id = f.inbound_id"
         f" WHERE f.escalation_id IN ({marks}) AND ((f.reason IN ('crisis_text', 'overdose')"
-        " AND f.source = 'answer') OR f.source = 'mentor_concern') ORDER BY f.id", ids)}
+        " AND f.source = 'answer') OR f.source = 'mentor_concern'"
+        " OR f.reason = 'possible_crisis') ORDER BY f.id", ids)}
     # A stranger's crisis has no finding: the queue shows the message that raised it.
     for r in await database.all(
             "SELECT e.id, i.body FROM escalations e JOIN inbound i ON i.id = e.inbound_id"

@@ -167,11 +167,12 @@ def _alert_params(esc: object, client: object, tz: str) -> dict[str, str]:
 
 async def crisis_why(tx: Tx, esc_id: int) -> str | None:
     """Why the crisis screen fired, for the Telegram alert: the frame in plain language and
-    the client's words (flows.risk.crisis_finding). Not on SMS alerts, which lock screens and
+    the client's words (flows.risk.crisis_finding), or a language's AMBER net ("possible crisis
+    words in Polish: the screen was not sure"). Not on SMS alerts, which lock screens and
     carriers show; the panel shows it too."""
     return await tx.value(
-        "SELECT detail FROM findings WHERE escalation_id = ? AND reason IN"
-        " ('crisis_text', 'overdose') AND source = 'answer'"
+        "SELECT detail FROM findings WHERE escalation_id = ? AND ((reason IN"
+        " ('crisis_text', 'overdose') AND source = 'answer') OR reason = 'possible_crisis')"
         " ORDER BY id DESC LIMIT 1", (esc_id,))
 
 
