@@ -64,6 +64,32 @@ async def test_queue_card_shows_why_and_the_clients_words_escaped(
     assert "names a way to die or has the means" in html
 
 
+# Polish, "I have the pills on me": a language's AMBER net, not a crisis frame.
+POSSIBLE = "tabletki mam przy sobie"
+POSSIBLE_WHY = 'possible crisis words in Polish: the screen was not sure ("tabletki")'
+
+
+async def test_amber_possible_crisis_alert_on_telegram_says_why(harness: Harness) -> None:
+    await team(harness)
+    await harness.sms(SAM, POSSIBLE)
+    await harness.settle()
+    alerts = [m.params["text"] for m in harness.telegram.sent("sendMessage")
+              if int(m.params["chat_id"]) == DANA_CHAT and "AMBER" in m.params["text"]]
+    assert alerts and POSSIBLE_WHY in alerts[0]
+
+
+async def test_queue_card_shows_why_for_a_possible_crisis(
+        harness: Harness, demo: Demo, panels: Any) -> None:
+    await harness.add_client(ref="C-9", first_name="Robin", officer=demo.staff["dana"],
+                             phone=SAM)
+    await harness.sms(SAM, POSSIBLE)
+    await harness.settle()
+    html = (await (await signed_in(panels, "dana")).get("/admin/escalations")).text
+    assert "Possible crisis words (the screen was not sure)" in html
+    assert POSSIBLE_WHY.replace('"', "&#34;") in html  # escaped like any client words
+    assert POSSIBLE in html
+
+
 async def test_officer_marks_messages_and_supervisor_reviews_and_exports(
         harness: Harness, demo: Demo, panels: Any) -> None:
     cid, crisis_in = await marked_crisis(harness, demo)
