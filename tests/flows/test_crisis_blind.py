@@ -37,7 +37,9 @@ FROZEN2 = {
     "pa": "fe273d60827e2d683f17447145837802103695d05a401cd5323a3b8b36736b89",
 }
 # (RED recall, RED false alarms, RED-or-AMBER recall, AMBER false alarms), measured on 30 Nov
-# 2026 with the AMBER nets: aggregate figures only (README, "Honest figures").
+# 2026 with the AMBER nets: aggregate figures only (README, "Honest figures"). Measured twice:
+# after the first tuning, and after words were added from our own sentences (Urdu on
+# lang_blind2 went from 50/63 to 51/63, nothing else moved).
 MEASURED_AMBER = {
     ("lang_blind", "pl"): (31 / 42, 1 / 40, 37 / 42, 5 / 40),
     ("lang_blind", "ro"): (30 / 42, 1 / 40, 39 / 42, 4 / 40),
@@ -45,7 +47,7 @@ MEASURED_AMBER = {
     ("lang_blind", "pa"): (26 / 43, 2 / 40, 36 / 43, 5 / 40),
     ("lang_blind2", "pl"): (49 / 64, 1 / 64, 57 / 64, 3 / 64),
     ("lang_blind2", "ro"): (50 / 63, 0 / 64, 56 / 63, 5 / 64),
-    ("lang_blind2", "ur"): (39 / 63, 0 / 64, 50 / 63, 10 / 64),
+    ("lang_blind2", "ur"): (39 / 63, 0 / 64, 51 / 63, 10 / 64),
     ("lang_blind2", "pa"): (32 / 63, 0 / 64, 48 / 63, 4 / 64),
 }
 
