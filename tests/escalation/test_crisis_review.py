@@ -20,12 +20,16 @@ panels = panels_fixture
 MEANS = "got 40 of my tablets <b>lined up</b> for tonight"
 
 
+def _alerts_to_dana(harness: Harness) -> list[str]:
+    return [m.params["text"] for m in harness.telegram.sent("sendMessage")
+            if int(m.params["chat_id"]) == DANA_CHAT]
+
+
 async def test_red_alert_on_telegram_says_why_in_plain_words(harness: Harness) -> None:
     await team(harness)
     await harness.sms(SAM, MEANS)
     await harness.settle()
-    alerts = [m.params["text"] for m in harness.telegram.sent("sendMessage")
-              if int(m.params["chat_id"]) == DANA_CHAT]
+    alerts = _alerts_to_dana(harness)
     assert alerts and "RED" in alerts[0]
     assert "Why: names a way to die or has the means" in alerts[0]
     assert "40 of my tablets" in alerts[0]
@@ -73,8 +77,7 @@ async def test_amber_possible_crisis_alert_on_telegram_says_why(harness: Harness
     await team(harness)
     await harness.sms(SAM, POSSIBLE)
     await harness.settle()
-    alerts = [m.params["text"] for m in harness.telegram.sent("sendMessage")
-              if int(m.params["chat_id"]) == DANA_CHAT and "AMBER" in m.params["text"]]
+    alerts = [text for text in _alerts_to_dana(harness) if "AMBER" in text]
     assert alerts and POSSIBLE_WHY in alerts[0]
 
 
