@@ -95,19 +95,55 @@ class Table:
 
 
 def suppress(table: Table) -> Table:
-    """The table as an evaluator sees it: each Stat resting on 1-4 hidden."""
-    rows, hidden = [], []
-    for row in table.rows:
-        cells, gone = [], []
-        for column, v in zip(table.columns, row, strict=True):
+    """The table as an evaluator sees it: each Stat resting on 1-4 hidden, then, where the table
+    shows totals, enough further cells that no hidden one can be worked out by subtraction."""
+    grid = [list(row) for row in table.rows]
+    for row in grid:
+        for j, v in enumerate(row):
             if isinstance(v, Stat) and 0 < v.n < SMALL_COUNT:
-                cells.append(SUPPRESSED)
-                gone.append(column)
-            else:
-                cells.append(v)
-        rows.append(tuple(cells))
-        hidden.append(tuple(gone))
-    return replace(table, rows=tuple(rows), suppressed=tuple(hidden))
+                row[j] = SUPPRESSED
+    _secondary(grid, _additive_lines(table))
+    hidden = tuple(tuple(column for column, v in zip(table.columns, row, strict=True)
+                         if isinstance(v, Suppressed)) for row in grid)
+    return replace(table, rows=tuple(tuple(row) for row in grid), suppressed=hidden)
+
+
+TOTAL_HEADINGS = ("Total", "Overall")
+
+
+def _additive_lines(table: Table) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
+    """Each row and column of a table whose last column and/or last row is a total:
+    ([cells that add up], total cell), cells as (row, column)."""
+    lines: list[tuple[list[tuple[int, int]], tuple[int, int]]] = []
+    n_rows, n_cols = len(table.rows), len(table.columns)
+    total_col = n_cols - 1 if table.columns and table.columns[-1] in TOTAL_HEADINGS else None
+    total_row = n_rows - 1 if table.codes and table.codes[-1] == "total" else None
+    body_rows = [i for i in range(n_rows) if i != total_row]
+    body_cols = [j for j in range(1, n_cols) if j != total_col]  # column 0 is the label
+    if total_col is not None:
+        lines += [([(i, j) for j in body_cols], (i, total_col)) for i in range(n_rows)]
+    if total_row is not None:
+        lines += [([(i, j) for i in body_rows], (total_row, j)) for j in range(1, n_cols)]
+    return lines
+
+
+def _secondary(grid: list[list[Any]], lines: list[tuple[list[tuple[int, int]],
+                                                         tuple[int, int]]]) -> None:
+    """Complementary suppression: a line with exactly one hidden part and a shown total would
+    give the hidden figure away (total minus the rest), so hide its smallest other non-zero
+    part, or, if there is none, its total. Repeat until no line gives anything away."""
+    changed = True
+    while changed:
+        changed = False
+        for parts, total in lines:
+            hidden = [c for c in parts if isinstance(grid[c[0]][c[1]], Suppressed)]
+            if len(hidden) != 1 or isinstance(grid[total[0]][total[1]], Suppressed):
+                continue
+            shown = [c for c in parts if isinstance(grid[c[0]][c[1]], Stat)
+                     and grid[c[0]][c[1]].n > 0]
+            victim = min(shown, key=lambda c: grid[c[0]][c[1]].n) if shown else total
+            grid[victim[0]][victim[1]] = SUPPRESSED
+            changed = True
 
 
 def suppress_count(n: int) -> int | Suppressed:

@@ -214,6 +214,30 @@ def test_suppression_hides_counts_of_one_to_four_and_figures_resting_on_them() -
     assert metrics.display(metrics.SUPPRESSED) == "fewer than 5"
 
 
+def test_suppression_leaves_no_hidden_count_to_work_out_from_a_total() -> None:
+    """Table 1 with totals: hiding a 3 beside a shown row total and shown neighbours would give
+    it away by subtraction, so a second cell in each such row and column is hidden too."""
+    caseload = ([client(i, "Officer A", "active", "in_rehab") for i in range(1, 21)]
+                + [client(i, "Officer A", "withdrawn", "withdrawn") for i in range(21, 24)]
+                + [client(i, "Officer B", "active", "in_rehab") for i in range(24, 44)]
+                + [client(i, "Officer B", "withdrawn", "withdrawn") for i in range(44, 52)]
+                + [client(i, "Officer C", "active", "in_rehab") for i in range(52, 62)])
+    t = metrics.suppress(metrics.referrals_by_officer(caseload))
+    rows = {r[0]: r for r in t.rows}
+    assert rows["Withdrawn"][1] is metrics.SUPPRESSED  # Officer A's 3: the primary cell
+    # Its row (A 3, B 8, C 0, overall 11) and column (A 20 active, 3 withdrawn, total 23) would
+    # each give it away: B's 8 and A's 20 active are hidden as well.
+    assert rows["Withdrawn"][2] is metrics.SUPPRESSED
+    assert rows["Active"][1] is metrics.SUPPRESSED
+    grid = [list(r) for r in t.rows]
+    for parts, total in metrics._additive_lines(t):
+        hidden = [c for c in parts if grid[c[0]][c[1]] is metrics.SUPPRESSED]
+        assert len(hidden) != 1 or grid[total[0]][total[1]] is metrics.SUPPRESSED, (parts, total)
+    # Without totals (the journey funnel) nothing more than the small counts is hidden.
+    funnel = metrics.suppress(metrics.journey_funnel(CASELOAD))
+    assert {r[0]: r for r in funnel.rows}["Referred"][1] == metrics.Stat(5, 5)
+
+
 def test_csv_cells_are_machine_readable() -> None:
     t = metrics.checkin_response([(T, True)], LONDON)
     header, rows = metrics.csv_rows(t)
