@@ -181,7 +181,7 @@ async def client_page(request: Request, user: User) -> Response:
         " UNION ALL SELECT 'out', body, created_at, channel, status, id, id, NULL, NULL, NULL,"
         " CASE WHEN status = 'failed' OR delivery_status IN ('undelivered', 'failed')"
         " THEN COALESCE(last_error, 'not delivered (' || delivery_status || ')') END FROM outbox"
-        " WHERE client_id = ? AND op = 'send')"
+        " WHERE client_id = ? AND op = 'send') AS timeline"
         " ORDER BY at DESC, seq DESC LIMIT ?",
         (client_id, client_id, TIMELINE_LIMIT))))
     answers = check_ins(await database.all(
