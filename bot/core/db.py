@@ -106,11 +106,11 @@ class Tx:
 
     async def advisory_lock(self, *key: int) -> None:
         """Hold a lock on `key` (one or two ints) until this transaction ends, against other
-        instances. SQLite has one instance and one writer: already held."""
+        instances. SQLite has one instance and one writer: already held.
 
-    async def try_advisory_lock(self, *key: int) -> bool:
-        """The lock of `advisory_lock` if free now (True), else False without waiting."""
-        return True
+        PostgreSQL: never waits. A batch holds its locks until it commits, so two instances
+        waiting for each other's batches would deadlock; a lock held elsewhere raises `Busy`
+        instead, which undoes this write only and runs it again in a later batch."""
 
     async def savepoint(self, fn: Callable[[Tx], Awaitable[T]], name: str = "inner") -> T:
         """Run `fn` so that its failure undoes only its own writes, then re-raises."""
@@ -169,13 +169,18 @@ class PgTx(Tx):
         return list(self.conn.execute(pg.translate(sql), params).fetchall())
 
     async def advisory_lock(self, *key: int) -> None:
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)" if len(key) == 2
-                          else "SELECT pg_advisory_xact_lock(%s)", key)
+        if not self.conn.execute("SELECT pg_try_advisory_xact_lock(%s, %s)" if len(key) == 2
+                                 else "SELECT pg_try_advisory_xact_lock(%s)", key).fetchone()[0]:
+            raise Busy(key)
 
-    async def try_advisory_lock(self, *key: int) -> bool:
-        return bool(self.conn.execute(
-            "SELECT pg_try_advisory_xact_lock(%s, %s)" if len(key) == 2
-            else "SELECT pg_try_advisory_xact_lock(%s)", key).fetchone()[0])
+
+class Busy(BaseException):
+    """An advisory lock is held by another instance's open transaction: the write is undone and
+    queued again (a BaseException, so handlers' `except Exception` let it through)."""
+
+
+BUSY_RETRY = 0.005  # seconds before a Busy write is queued again
+BUSY_GIVE_UP = 30.0  # seconds of Busy after which the write fails to its caller
 
 
 @dataclass
@@ -185,6 +190,7 @@ class _Job:
     ok: bool = False
     result: Any = None
     callbacks: list[Callable[[], None]] = field(default_factory=list)
+    busy_since: float | None = None  # first Busy (monotonic), while it is being retried
 
 
 class Database:
@@ -305,7 +311,15 @@ class Database:
                     job.ok, job.result = False, exc
             else:
                 self.commits += 1
+            loop = asyncio.get_running_loop()
             for job in jobs:
+                if isinstance(job.result, Busy) and not job.future.done():
+                    job.busy_since = job.busy_since or loop.time()
+                    if loop.time() - job.busy_since < BUSY_GIVE_UP:
+                        job.ok, job.result, job.callbacks = False, None, []
+                        loop.call_later(BUSY_RETRY, self._queue.put_nowait, job)
+                        continue
+                    job.result = RuntimeError(f"lock {job.result.args[0]} held for too long")
                 if job.future.done():  # the caller gave up waiting; the write still stands
                     continue
                 if job.ok:
@@ -342,6 +356,8 @@ class Database:
             job.result = drive(tx.savepoint(job.fn, "job"))
             job.ok = True
             job.callbacks = tx._after_commit
+        except Busy as exc:  # undone by its savepoint; queued again by the write loop
+            job.ok, job.result = False, exc
         except pg.psycopg.errors.TransactionRollback as exc:
             # A deadlock with another instance (locks taken in different orders): the server
             # undid this write's savepoint; run it once more.

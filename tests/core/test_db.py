@@ -401,3 +401,28 @@ async def test_data_survives_close_and_reopen(target: Path | str) -> None:
         assert await notes(second) == [f"r{i}" for i in range(20)]
         await second.write(insert("after-reopen"))
         assert await second.value("SELECT COUNT(*) FROM notes") == 21
+
+
+async def test_a_lock_held_elsewhere_delays_the_write_without_failing_it(
+        db: Database, target: Path | str) -> None:
+    """PostgreSQL: a write whose advisory lock another instance holds is undone and run again
+    once it is free (its neighbours commit meanwhile); SQLite: the lock is already ours."""
+
+    async def locked(tx: Tx) -> int:
+        await tx.advisory_lock(7, 42)
+        return await tx.execute("INSERT INTO notes (v) VALUES ('locked')")
+
+    if isinstance(target, Path):
+        assert await db.write(locked) > 0
+        return
+    import psycopg
+
+    with psycopg.connect(target) as other:  # another instance, mid-transaction
+        other.execute("SELECT pg_advisory_xact_lock(7, 42)")
+        pending = asyncio.ensure_future(db.write(locked))
+        await asyncio.sleep(0.2)
+        assert not pending.done()
+        await db.write(insert("meanwhile"))
+        other.commit()
+    assert await asyncio.wait_for(pending, 5) > 0
+    assert await notes(db) == ["meanwhile", "locked"]
