@@ -38,7 +38,7 @@ VIEWS = {
 }
 
 
-async def escalations_for(database: Any, user: User, where: str = "1",
+async def escalations_for(database: Any, user: User, where: str = "1 = 1",
                           params: tuple[Any, ...] = (), order: str = VIEWS["open"][1],
                           limit: int = 200, at: str | None = None) -> list[dict[str, Any]]:
     """Escalations in the user's reach, each with who was told when (escalation_notices).
