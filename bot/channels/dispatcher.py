@@ -140,7 +140,8 @@ class Dispatcher:
     async def _requeue_interrupted(self, tx: Tx) -> None:
         now = iso(self.clock.now())
         rows = await tx.all(
-            "SELECT id FROM outbox WHERE status = 'sending' AND claimed_until < ?" + tx.SKIP_LOCKED,
+            "SELECT id FROM outbox WHERE status = 'sending'"
+            " AND (claimed_until IS NULL OR claimed_until < ?)" + tx.SKIP_LOCKED,  # NULL: pre-021
             (now,)) if tx.postgresql else await tx.all(
             "SELECT id FROM outbox WHERE status = 'sending'")
         for (row_id,) in rows:
