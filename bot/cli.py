@@ -244,7 +244,7 @@ async def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> list[d
 @command("client list")
 async def cmd_client_list(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
     """The caseload by reference; ids are what the panel's addresses use."""
-    where, params = ["1"], []
+    where, params = ["1 = 1"], []
     for key, column in (("officer", "c.officer_id"), ("stage", "c.stage")):
         if getattr(args, key):
             where.append(f"{column} = ?")

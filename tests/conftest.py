@@ -154,7 +154,9 @@ async def fakes() -> AsyncIterator[tuple[FakeTwilioApi, FakeTelegramApi]]:
 # Both engines: tests under these folders that use `db_url` (directly or through `harness`) run
 # on SQLite and on PostgreSQL; elsewhere on SQLite only (the suite must stay quick).
 BOTH_ENGINES = ("tests/core/", "tests/channels/", "tests/escalation/", "tests/e2e/",
-                "tests/reminders/test_reminders_restart.py")
+                "tests/reminders/test_reminders_restart.py",
+                # every panel page as each role, and the dashboard's queries
+                "tests/admin_web/test_admin_plain_words.py", "tests/admin_web/test_admin_dashboard.py")
 PG_SERVER = os.environ.get("O2R_TEST_PG", "postgresql://127.0.0.1:5432/test")
 
 

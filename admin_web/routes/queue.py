@@ -34,7 +34,7 @@ SEVERITY_ORDER = "CASE e.severity WHEN 'RED' THEN 0 WHEN 'AMBER' THEN 1 ELSE 2 E
 VIEWS = {
     "open": ("e.status <> 'resolved'", f"{SEVERITY_ORDER}, e.created_at"),
     "resolved": ("e.status = 'resolved'", "e.resolved_at DESC"),
-    "all": ("1", f"e.status = 'resolved', {SEVERITY_ORDER}, e.created_at"),
+    "all": ("1 = 1", f"e.status = 'resolved', {SEVERITY_ORDER}, e.created_at"),
 }
 
 
