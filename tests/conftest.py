@@ -52,6 +52,13 @@ def test_settings(db_path: Path, twilio_url: str | None, telegram_url: str | Non
     return replace(base, **changes)
 
 
+def engine_env(settings: Settings) -> dict[str, str]:
+    """O2R_DB (and O2R_VAR_DIR, where the key file is) for an `o2r` process that must use the
+    same database as `settings`: the test's SQLite file or its PostgreSQL schema."""
+    return {"O2R_DB": settings.db_url or str(settings.db_path),
+            "O2R_VAR_DIR": str(settings.db_path.parent)}
+
+
 @dataclass
 class Harness:
     app: Starlette
@@ -154,9 +161,8 @@ async def fakes() -> AsyncIterator[tuple[FakeTwilioApi, FakeTelegramApi]]:
 # Both engines: tests under these folders that use `db_url` (directly or through `harness`) run
 # on SQLite and on PostgreSQL; elsewhere on SQLite only (the suite must stay quick).
 BOTH_ENGINES = ("tests/core/", "tests/channels/", "tests/escalation/", "tests/e2e/",
-                "tests/reminders/test_reminders_restart.py",
-                # every panel page as each role, and the dashboard's queries
-                "tests/admin_web/test_admin_plain_words.py", "tests/admin_web/test_admin_dashboard.py")
+                "tests/admin_web/", "tests/aftercare/", "tests/privacy/", "tests/reminders/",
+                "tests/web/")
 PG_SERVER = os.environ.get("O2R_TEST_PG", "postgresql://127.0.0.1:5432/test")
 
 

@@ -1,13 +1,14 @@
 """PostgreSQL behind the storage interface of bot/core/db.py (`Database`, `Tx`): what differs.
 
 Callers write one dialect: `?` or `:name` placeholders, ISO-8601 TEXT timestamps, INTEGER
-flags, GROUP_CONCAT. Here that SQL is translated once per statement text (cached), rows come
-back as `Row` (index and name access like sqlite3.Row), booleans are stored as 0/1 and NUMERIC
-results (SUM, AVG) come back as int or float. The writer connection is synchronous and used on
-the writer thread only, exactly like SQLite's, so the group commit and the "a write function
-never suspends" rule stay one code path. Parameters are bound client-side (psycopg's
-ClientCursor): literals then take the column's type as SQLite's affinity does, and a `?` whose
-type PostgreSQL could not infer (`SELECT ? || x`) still works.
+flags, GROUP_CONCAT, LIKE ignoring case. Here that SQL is translated once per statement text
+(cached), rows come back as `Row` (index and name access like sqlite3.Row), booleans are stored
+as 0/1, strings lose any NUL, and NUMERIC results (SUM, AVG) come back as int or float. The
+writer connection is synchronous and used on the writer thread only, exactly like SQLite's, so
+the group commit and the "a write function never suspends" rule stay one code path. Parameters
+are bound client-side (psycopg's ClientCursor): literals then take the column's type as
+SQLite's affinity does, and a `?` whose type PostgreSQL could not infer (`SELECT ? || x`) still
+works.
 """
 
 from __future__ import annotations
@@ -74,6 +75,21 @@ class _BoolAsInt(Dumper):
         return self.dump(obj)
 
 
+class _Text(Dumper):
+    """Strings with NUL replaced by U+FFFD: PostgreSQL's text cannot hold NUL and refuses the
+    whole statement, so an inbound message or address carrying one (a fuzzer, a broken
+    client) would be lost with a 500; SQLite stores it. Replaced here, once, for every caller.
+    oid 0 (unknown), as psycopg's default: the literal takes its column's type."""
+
+    def __init__(self, cls: type, context: Any = None) -> None:
+        super().__init__(cls, context)
+        encoding = self.connection.info.encoding if self.connection else "utf-8"
+        self._encoding = encoding if encoding != "ascii" else "utf-8"
+
+    def dump(self, obj: str) -> bytes:
+        return obj.replace("\x00", "\ufffd").encode(self._encoding)
+
+
 class _Number(Loader):
     """NUMERIC (what SUM and AVG of integers return) as int or float, as SQLite gives them."""
 
@@ -84,6 +100,7 @@ class _Number(Loader):
 
 def _adapt(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> None:
     conn.adapters.register_dumper(bool, _BoolAsInt)
+    conn.adapters.register_dumper(str, _Text)
     conn.adapters.register_loader("numeric", _Number)
 
 
@@ -108,7 +125,7 @@ def in_transaction(conn: psycopg.Connection[Any]) -> bool:
 
 # SQL translation ------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"'(?:[^']|'')*'|::|:([A-Za-z_]\w*)|\bIS\s+(NOT\s+)?\?|\?|%",
+_TOKEN = re.compile(r"'(?:[^']|'')*'|::|:([A-Za-z_]\w*)|\bIS\s+(NOT\s+)?\?|\?|%|\bLIKE\b",
                     re.IGNORECASE)
 _GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\s*\(", re.IGNORECASE)
 
@@ -117,7 +134,7 @@ _GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\s*\(", re.IGNORECASE)
 def translate(sql: str) -> str:
     """Our dialect to psycopg's: `?` -> %s, `:name` -> %(name)s, a literal % doubled,
     `IS [NOT] ?` -> IS [NOT] DISTINCT FROM, GROUP_CONCAT(x[, sep]) -> string_agg(x::text, sep),
-    CREATE TABLE's types as in migrations."""
+    LIKE -> ILIKE, CREATE TABLE's types as in migrations."""
     sql = _group_concat(sql)
     if _CREATE.match(sql):
         sql = ddl(sql)
@@ -132,6 +149,8 @@ def translate(sql: str) -> str:
             return "IS DISTINCT FROM %s" if m.group(2) else "IS NOT DISTINCT FROM %s"
         if text == "%":
             return "%%"
+        if text.upper() == "LIKE":  # SQLite's LIKE ignores case (ASCII); PostgreSQL's does not
+            return "ILIKE"
         if m.group(1):
             return f"%({m.group(1)})s"
         return text

@@ -149,10 +149,12 @@ def parts(kind: str, schedule: Schedule) -> tuple[Part, ...]:
     raise LookupError(kind)
 
 
-# Deleted rows leave their count behind (metric, UTC day, dimension).
+# Deleted rows leave their count behind (metric, UTC day, dimension). The table's name on `n`:
+# PostgreSQL finds a bare `n` ambiguous (the row's or excluded's).
 _TALLY = ("INSERT INTO retention_tallies (metric, day, dimension, n)"
           " SELECT {metric}, {day}, {dim}, COUNT(*) FROM {table} WHERE id IN ({{ids}})"
-          " GROUP BY 2, 3 ON CONFLICT (metric, day, dimension) DO UPDATE SET n = n + excluded.n")
+          " GROUP BY 2, 3 ON CONFLICT (metric, day, dimension) DO UPDATE SET"
+          " n = retention_tallies.n + excluded.n")
 
 
 class Reader(Protocol):

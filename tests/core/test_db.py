@@ -373,6 +373,22 @@ async def test_reads_see_committed_writes(db: Database) -> None:
     assert await db.value("SELECT v FROM notes WHERE id = -1") is None
 
 
+async def test_a_nul_in_a_string_is_stored_not_refused(db: Database) -> None:
+    """PostgreSQL's text cannot hold NUL: there it becomes U+FFFD instead of failing the write
+    (an inbound message would be lost); SQLite keeps it. Reads with a NUL parameter work too."""
+    rowid = await db.write(insert("a\x00b"))
+    stored = await db.value("SELECT v FROM notes WHERE id = ?", (rowid,))
+    assert stored == ("a\ufffdb" if db.url else "a\x00b")
+    assert await db.value("SELECT COUNT(*) FROM notes WHERE v = ?", ("a\x00b",)) == 1
+
+
+async def test_like_ignores_case_on_both_engines(db: Database) -> None:
+    """SQLite's LIKE ignores (ASCII) case, PostgreSQL's does not: it is translated to ILIKE."""
+    await db.write(insert("D-001"))
+    assert await db.value("SELECT COUNT(*) FROM notes WHERE v LIKE ?", ("d-00%",)) == 1
+    assert await db.value("SELECT COUNT(*) FROM notes WHERE v NOT LIKE 'd%'") == 0
+
+
 async def test_backup_holds_the_same_rows(tmp_path: Path) -> None:
     """`backup` writes a file that opens on its own with the same rows and migrations."""
     db = await Database(tmp_path / "o2r.db").open()
