@@ -158,18 +158,29 @@ async def fakes() -> AsyncIterator[tuple[FakeTwilioApi, FakeTelegramApi]]:
         yield tw, tg
 
 
-# Both engines: tests under these folders that use `db_url` (directly or through `harness`) run
-# on SQLite and on PostgreSQL; elsewhere on SQLite only (the suite must stay quick).
+# Both engines: tests under these paths that use `db_url` (directly or through `harness`) run
+# on SQLite and on PostgreSQL; elsewhere on SQLite only, to keep `make test` under ~7 minutes
+# (each PostgreSQL case migrates a fresh schema, ~0.5 s). PostgreSQL runs what exercises SQL:
+# the kernel, channels, escalation, end to end, every panel page and form, retention, the
+# simulator's first run, the fuzzer, the flows that store, and of reminders and aftercare the
+# restart, calendar and meeting tests. SQLite only: the rest of reminders/ and aftercare/ (per
+# client reads and writes the e2e tests already cover on PostgreSQL) and the HTTP input bounds
+# (refused before any handler or storage). O2R_TEST_PG_ALL=1 runs every `db_url` test on both.
 BOTH_ENGINES = ("tests/core/", "tests/channels/", "tests/escalation/", "tests/e2e/",
-                "tests/admin_web/", "tests/aftercare/", "tests/privacy/", "tests/reminders/",
-                "tests/web/")
+                "tests/admin_web/", "tests/privacy/", "tests/web/", "tests/flows/",
+                "tests/reminders/test_reminders_restart.py",
+                "tests/reminders/test_reminders_course.py",
+                "tests/aftercare/test_aftercare_meetings.py")
+SQLITE_ONLY = ("tests/web/test_input_bounds.py",)
+ALL_ON_BOTH = os.environ.get("O2R_TEST_PG_ALL") == "1"
 PG_SERVER = os.environ.get("O2R_TEST_PG", "postgresql://127.0.0.1:5432/test")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_url" in metafunc.fixturenames:
         path = metafunc.definition.path.as_posix()
-        if any(part in path for part in BOTH_ENGINES):
+        if ALL_ON_BOTH or (any(part in path for part in BOTH_ENGINES)
+                           and not any(part in path for part in SQLITE_ONLY)):
             metafunc.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 
 
