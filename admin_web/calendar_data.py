@@ -13,9 +13,7 @@ CALENDAR_TABLES = frozenset({"appointments", "course_sessions", "course_enrolmen
 
 
 async def available(database: Any) -> bool:
-    names = {r[0] for r in await database.all(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return CALENDAR_TABLES <= names
+    return CALENDAR_TABLES <= (await database.columns()).keys()
 
 
 async def for_client(database: Any, client_id: int) -> dict[str, Any] | None:

@@ -118,7 +118,7 @@ def home_for(role: str) -> str:
 
 # Reach -------------------------------------------------------------------------------------------
 
-_NOBODY = ("0", ())
+_NOBODY = ("1 = 0", ())
 
 
 def client_scope(user: User, alias: str = "c") -> tuple[str, tuple[Any, ...]]:
@@ -128,7 +128,7 @@ def client_scope(user: User, alias: str = "c") -> tuple[str, tuple[Any, ...]]:
     to them (a duty officer covering must see who to call); never anyone else's.
     """
     if user.role == "supervisor":
-        return "1", ()
+        return "1 = 1", ()
     if user.role == "officer":
         return (f"({alias}.officer_id = ? OR {alias}.id IN (SELECT e2.client_id FROM escalations e2"
                 " JOIN escalation_notices n2 ON n2.escalation_id = e2.id"
@@ -139,7 +139,7 @@ def client_scope(user: User, alias: str = "c") -> tuple[str, tuple[Any, ...]]:
 def caseload_scope(user: User, alias: str = "c") -> tuple[str, tuple[Any, ...]]:
     """The caseload list: an officer's own clients only (covered ones show in the queue)."""
     if user.role == "supervisor":
-        return "1", ()
+        return "1 = 1", ()
     if user.role == "officer":
         return f"{alias}.officer_id = ?", (user.id,)
     return _NOBODY
@@ -150,7 +150,7 @@ def escalation_scope(user: User, esc: str = "e", client: str = "c",
     """Escalations on the user's caseload, assigned to them, or sent to them; one without a
     client (a stranger's crisis) also to whoever is duty officer `at` (ISO time, now)."""
     if user.role == "supervisor":
-        return "1", ()
+        return "1 = 1", ()
     if user.role == "officer":
         where = (f"({client}.officer_id = ? OR {esc}.officer_id = ? OR {esc}.id IN"
                  " (SELECT escalation_id FROM escalation_notices WHERE staff_id = ?)")

@@ -75,9 +75,10 @@ async def add_urgency(database: Any, items: list[dict[str, Any]], now: datetime,
     said = {r["escalation_id"]: r["words"] for r in await database.all(
         "SELECT f.escalation_id, COALESCE(i.body, (SELECT a.raw_text FROM answers a"
         "  WHERE a.session_id = f.session_id AND a.raw_text IS NOT NULL AND a.raw_text <> ''"
-        "  ORDER BY a.at DESC, a.id DESC LIMIT 1)) AS words, MAX(f.id)"
+        "  ORDER BY a.at DESC, a.id DESC LIMIT 1)) AS words"
         " FROM findings f LEFT JOIN inbound i ON i.id = f.inbound_id"
-        f" WHERE f.escalation_id IN ({marks}) GROUP BY f.escalation_id", ids)}
+        " WHERE f.id IN (SELECT MAX(id) FROM findings"
+        f" WHERE escalation_id IN ({marks}) GROUP BY escalation_id)", ids)}
     for item in items:
         timer = deadlines.get(f"ack:{item['id']}")
         item["urgency"] = urgency(item["status"], item["level"] or 0,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("bench.inbound", "bench.escalation", "bench.schedule", "bench.pacing", "bench.crisis")
+BENCHES = ("bench.inbound", "bench.escalation", "bench.schedule", "bench.pacing", "bench.crisis",
+           "bench.postgres")
 
 
 def main() -> int:

@@ -12,6 +12,7 @@ import json
 import tempfile
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from bench.common import (
     encode_post,
@@ -34,13 +35,16 @@ def fetch_json(url: str) -> list[dict[str, object]]:
         return json.load(r)  # type: ignore[no-any-return]
 
 
-async def main(samples: int, background: float, clients: int = 900) -> dict[str, float]:
+async def main(samples: int, background: float, clients: int = 900,
+               db_url: str | None = None) -> dict[str, float]:
+    """`db_url`: a PostgreSQL database (bench.postgres) instead of a SQLite file."""
     with tempfile.TemporaryDirectory() as tmp, fake_providers() as urls:
         tmpdir = Path(tmp)
-        env = server_env(tmpdir / "o2r.db", urls["twilio"], urls["telegram"])
+        db: Any = db_url or tmpdir / "o2r.db"
+        env = server_env(db, urls["twilio"], urls["telegram"])
+        env["O2R_VAR_DIR"] = tmp
         settings = load_settings(env, env_file=tmpdir / "none")
-        phones = await seed(tmpdir / "o2r.db", settings, clients, str(OFFICER_CHAT),
-                            officers=samples)
+        phones = await seed(db, settings, clients, str(OFFICER_CHAT), officers=samples)
         port = free_port()
         # Clients 0..samples-1 send crisis words, one officer each (Telegram allows a chat
         # about one message a second); the rest answer check-ins in the background.

@@ -115,12 +115,13 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
 
 def _claim(settings: Settings, host: str, port: int) -> None:
     """Before anything is migrated, seeded or started: the port is free and no other service
-    holds this database."""
+    holds this database (SQLite: one instance; PostgreSQL is shared by design)."""
     from bot.core.instance import CannotStart, check_port, hold_database
 
     try:
         check_port(host, port)
-        hold_database(Path(settings.db_path))
+        if settings.db_url is None:
+            hold_database(Path(settings.db_path))
     except CannotStart as exc:
         raise CliError(str(exc)) from None
 
@@ -243,7 +244,7 @@ async def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> list[d
 @command("client list")
 async def cmd_client_list(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
     """The caseload by reference; ids are what the panel's addresses use."""
-    where, params = ["1"], []
+    where, params = ["1 = 1"], []
     for key, column in (("officer", "c.officer_id"), ("stage", "c.stage")):
         if getattr(args, key):
             where.append(f"{column} = ?")

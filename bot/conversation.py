@@ -90,8 +90,9 @@ async def history(tx: Tx, client_id: int, now: datetime, before_session: int | N
         " AND COALESCE(session_id, -1) <> ?"
         " UNION ALL SELECT 'last_use', NULL, MAX(at) FROM answers WHERE client_id = ?"
         " AND question_key = 'used_since_last' AND value = 'true'"
-        " UNION ALL SELECT 'phq4', detail, MAX(at) FROM scores WHERE client_id = ?"
-        " AND scale_id = 'phq4' AND COALESCE(session_id, -1) <> ?"
+        " UNION ALL SELECT * FROM (SELECT 'phq4', detail, at FROM scores WHERE client_id = ?"
+        " AND scale_id = 'phq4' AND COALESCE(session_id, -1) <> ? ORDER BY at DESC, id DESC"
+        " LIMIT 1) AS last_phq4"
         " ORDER BY 3",
         (client_id, week_ago, *HISTORY_KEYS, skip, client_id, client_id, skip))
     series: dict[str, list[Any]] = {k: [] for k in HISTORY_KEYS}
@@ -327,12 +328,15 @@ async def _confirmation_not_needed(tx: Tx, now: datetime, client_id: int,
         return "skipped: the event has passed"
     ref = ("appointment", params["appointment"]) if "appointment" in params else \
         ("session", params.get("session"))
-    asked = await tx.value(
-        "SELECT COUNT(*) FROM flow_sessions WHERE client_id = ? AND flow_id = ?"
-        " AND status NOT IN ('waiting', 'skipped')"
-        " AND json_extract(state, '$.params.event_at') = ?"
-        " AND json_extract(state, '$.params.' || ?) = ?",
-        (client_id, CONFIRM_FLOW, event_at, ref[0], ref[1]))
+    # The event is matched in Python: JSON functions differ between SQLite and PostgreSQL,
+    # and a client has only a handful of these sessions.
+    asked = 0
+    for row in await tx.all(
+            "SELECT state FROM flow_sessions WHERE client_id = ? AND flow_id = ?"
+            " AND status NOT IN ('waiting', 'skipped')", (client_id, CONFIRM_FLOW)):
+        asked_params = json.loads(row[0] or "{}").get("params") or {}
+        asked += (asked_params.get("event_at") == event_at
+                  and asked_params.get(ref[0]) == ref[1])
     return "skipped: asked enough times" if asked >= MAX_CONFIRMATIONS else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from typing import Any
 from bot.core.clock import iso
 from bot.core.db import Database, Tx
 from bot.core.identities import Identity, find_identity
+from bot.core.pg import LOCK_ADDRESS, LOCK_CLIENT
 from flows.intents import guess_language
 
 log = logging.getLogger(__name__)
@@ -49,10 +51,23 @@ class StoredInbound:
 Router = Callable[[Tx, StoredInbound, datetime], Awaitable[str]]
 
 
+async def hold_sender(tx: Tx, msg: InboundMessage, identity: Identity | None) -> None:
+    """One message of a person at a time, across instances sharing a PostgreSQL database: a
+    transaction-scoped lock on the client (or the address of someone unknown), taken before
+    their message is stored, so their messages are handled one after another, in the order
+    the locks were granted. (SQLite: one writer, already in order.)"""
+    if identity is not None and identity.client_id is not None:
+        await tx.advisory_lock(LOCK_CLIENT, identity.client_id)
+    else:
+        await tx.advisory_lock(LOCK_ADDRESS, zlib.crc32(
+            f"{msg.channel}:{msg.address}".encode()) & 0x7FFFFFFF)
+
+
 async def store_and_route(tx: Tx, msg: InboundMessage, now: datetime,
                           route: Router) -> tuple[int, bool]:
     """Returns (inbound id, fresh). A redelivery returns the first row's id and fresh=False."""
     identity = await find_identity(tx, msg.channel, msg.address)
+    await hold_sender(tx, msg, identity)
     # Guessed once, here: the screen that routing runs next reuses the words read for it.
     language = guess_language(msg.body) if msg.body and msg.kind == "text" and (
         identity is None or identity.staff_id is None) else None
@@ -95,14 +110,15 @@ async def _route(tx: Tx, stored: StoredInbound, now: datetime, route: Router) ->
 
 
 async def retry_failed(db: Database, now: datetime, route: Router) -> int:
-    """Route again the messages whose routing failed (after a fix or a transient error)."""
+    """Route again the messages whose routing failed (after a fix or a transient error). With
+    several instances each row is taken by one (SKIP LOCKED), under its sender's lock."""
     rows = await db.all(
         "SELECT id FROM inbound WHERE status IN ('received', 'failed') AND attempts < ?"
         " ORDER BY id LIMIT 100", (RETRY_LIMIT,))
     for (inbound_id,) in rows:
         async def again(tx: Tx, inbound_id: int = inbound_id) -> None:
-            r = await tx.one("SELECT * FROM inbound WHERE id = ? AND status IN ('received', 'failed')",
-                             (inbound_id,))
+            r = await tx.one("SELECT * FROM inbound WHERE id = ? AND status IN ('received', 'failed')"
+                             + tx.SKIP_LOCKED, (inbound_id,))
             if r is None:
                 return
             payload = json.loads(r["payload"]) if r["payload"] else {}
@@ -110,6 +126,7 @@ async def retry_failed(db: Database, now: datetime, route: Router) -> int:
                                  private=payload.get("chat_type", "private") == "private",
                                  payload=payload)
             identity = await find_identity(tx, msg.channel, msg.address)
+            await hold_sender(tx, msg, identity)
             await _route(tx, StoredInbound(inbound_id, msg, identity, now), now, route)
         await db.write(again)
     return len(rows)

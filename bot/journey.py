@@ -103,7 +103,7 @@ async def set_custody(tx: Tx, now: datetime, client_id: int, in_custody: bool, a
     if await tx.value("SELECT 1 FROM clients WHERE id = ?", (client_id,)) is None:
         raise InputError(f"client: no client {client_id}")
     changed = await tx.execute(
-        "UPDATE clients SET in_custody_since = ? WHERE id = ? AND (in_custody_since IS NULL) = ?",
+        "UPDATE clients SET in_custody_since = ? WHERE id = ? AND (in_custody_since IS NULL) = (? = 1)",
         (iso(now) if in_custody else None, client_id, int(in_custody)))
     if changed:
         await audit(tx, now, actor, "client.custody", "client", client_id, in_custody=in_custody)

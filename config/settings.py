@@ -42,7 +42,7 @@ class Rate:
 
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path
+    db_path: Path  # SQLite file; with db_url set, only its folder is used (key file, exports)
     public_url: str | None
     timezone: str
     mode: str  # "demo" or "production"
@@ -71,6 +71,14 @@ class Settings:
     # believe no one, the peer address is the client's.
     trusted_proxies: tuple[str, ...] = ()
     retry_horizon: float = 72 * 3600.0  # seconds an ordinary message keeps being retried
+    # O2R_DB as a postgresql:// URL: PostgreSQL, several instances may share it (bot/core/pg.py).
+    db_url: str | None = None
+    # Seconds a claim (outbox row being sent, timer being run) is held before another instance
+    # may take it over: longer than any send or handler takes, short enough for a RED's chain.
+    claim_lease: float = 60.0
+    # How many instances share the database: each sends at 1/instances of every provider rate
+    # (O2R_*_RATE), so together they stay within the provider's limits (README: PostgreSQL).
+    instances: int = 1
     safety_retry_cap: float = 300.0  # the longest wait between two tries of a safety message
     ack_deadlines: Mapping[str, timedelta] = field(
         default_factory=lambda: {
@@ -79,6 +87,10 @@ class Settings:
             "routine": timedelta(days=1),
         }
     )
+
+    def share(self, rate: Rate) -> Rate:
+        """This instance's part of a provider rate when `instances` share the database."""
+        return rate if self.instances == 1 else Rate(rate.count / self.instances, rate.per)
 
     @property
     def twilio_enabled(self) -> bool:
@@ -97,6 +109,18 @@ class Settings:
         if not self.public_url:
             raise ConfigError("O2R_PUBLIC_URL is needed to build webhook URLs")
         return self.public_url.rstrip("/") + path
+
+
+def _database(env: Mapping[str, str]) -> tuple[Path, str | None]:
+    """O2R_DB: a SQLite file path (default var/o2r.db) or a postgresql:// URL; with a URL the
+    key file and exports live in O2R_VAR_DIR (default var/)."""
+    raw = (env.get("O2R_DB") or "").strip()
+    if raw.startswith(("postgresql://", "postgres://")):
+        var = Path(env.get("O2R_VAR_DIR") or ROOT / "var")
+        return var / "o2r.db", raw
+    if "://" in raw:
+        raise ConfigError("O2R_DB: give a file path (SQLite) or a postgresql:// URL")
+    return Path(raw or ROOT / "var" / "o2r.db"), None
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -259,8 +283,10 @@ def load_settings(
     if env.get("O2R_ACK_DEADLINES"):
         deadlines.update(parse_ack_deadlines(env["O2R_ACK_DEADLINES"]))
 
+    db_path, db_url = _database(env)
     return Settings(
-        db_path=Path(env.get("O2R_DB") or ROOT / "var" / "o2r.db"),
+        db_path=db_path,
+        db_url=db_url,
         public_url=public_url,
         timezone=tz,
         mode=mode,
@@ -291,4 +317,6 @@ def load_settings(
         safety_retry_cap=_duration(env, "O2R_SAFETY_RETRY_CAP", "5m", lo=1.0),
         ack_deadlines=deadlines,
         trusted_proxies=parse_trusted_proxies(env.get("O2R_TRUSTED_PROXIES", "")),
+        claim_lease=_duration(env, "O2R_CLAIM_LEASE", "60s", lo=5.0),
+        instances=int(_float(env, "O2R_INSTANCES", 1, lo=1)),
     )

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.core import timers
 from bot.core.clock import iso, parse_iso
 from bot.core.db import Tx
+from bot.core.pg import LOCK_PLAN
 from bot.core.quiet import quiet_override
 from reminders.calendar import extend_series, invite_all
 from reminders.schedule import checkins_for_day
@@ -170,6 +171,9 @@ async def run_plan(tx: Tx, now: datetime, day: date, *, after: int = 0,
     downtime) it plans today and tomorrow instead of walking through the missed days, which have
     nothing left to send. While clients remain, the timer re-arms itself a second later with the
     last client planned; the last slice does the daily top-ups and chains the next day's plan."""
+    # Instances sharing PostgreSQL: the plan_day row itself is claimed by one (SKIP LOCKED);
+    # this lock also keeps a plan and another instance's start-up ensure_plans apart.
+    await tx.advisory_lock(LOCK_PLAN, 0)
     tz = tx.settings.timezone
     today = now.astimezone(ZoneInfo(tz)).date()
     tomorrow = today + timedelta(days=1)
@@ -194,6 +198,7 @@ async def run_plan(tx: Tx, now: datetime, day: date, *, after: int = 0,
 
 async def ensure_plans(tx: Tx, now: datetime) -> None:
     """At start: today's plan runs now if it never ran; tomorrow's is scheduled (idempotent)."""
+    await tx.advisory_lock(LOCK_PLAN, 0)
     tz = tx.settings.timezone
     today = now.astimezone(ZoneInfo(tz)).date()
     await timers.schedule(tx, now, plan_key(today), PLAN_KIND, now, replace=False)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,6 +50,13 @@ def test_settings(db_path: Path, twilio_url: str | None, telegram_url: str | Non
         send_timeout=1.0, retry_base=0.05, retry_cap=0.2, max_attempts=5,
     )
     return replace(base, **changes)
+
+
+def engine_env(settings: Settings) -> dict[str, str]:
+    """O2R_DB (and O2R_VAR_DIR, where the key file is) for an `o2r` process that must use the
+    same database as `settings`: the test's SQLite file or its PostgreSQL schema."""
+    return {"O2R_DB": settings.db_url or str(settings.db_path),
+            "O2R_VAR_DIR": str(settings.db_path.parent)}
 
 
 @dataclass
@@ -138,7 +147,7 @@ class Harness:
         return int(await self.write(work))
 
     async def outbox(self, **where: Any) -> list[Any]:
-        clause = " AND ".join(f"{k} = ?" for k in where) or "1"
+        clause = " AND ".join(f"{k} = ?" for k in where) or "1 = 1"
         return await self.db.all(f"SELECT * FROM outbox WHERE {clause} ORDER BY id",
                                  tuple(where.values()))
 
@@ -149,13 +158,84 @@ async def fakes() -> AsyncIterator[tuple[FakeTwilioApi, FakeTelegramApi]]:
         yield tw, tg
 
 
+# Both engines: tests under these paths that use `db_url` (directly or through `harness`) run
+# on SQLite and on PostgreSQL; elsewhere on SQLite only, to keep `make test` under ~7 minutes
+# (each PostgreSQL case migrates a fresh schema, ~0.5 s). PostgreSQL runs what exercises SQL:
+# the kernel, channels, escalation, end to end, every panel page and form, retention, the
+# simulator's first run, the fuzzer, the flows that store, and of reminders and aftercare the
+# restart, calendar and meeting tests. SQLite only: the rest of reminders/ and aftercare/ (per
+# client reads and writes the e2e tests already cover on PostgreSQL) and the HTTP input bounds
+# (refused before any handler or storage). O2R_TEST_PG_ALL=1 runs every `db_url` test on both.
+BOTH_ENGINES = ("tests/core/", "tests/channels/", "tests/escalation/", "tests/e2e/",
+                "tests/admin_web/", "tests/privacy/", "tests/web/", "tests/flows/",
+                "tests/reminders/test_reminders_restart.py",
+                "tests/reminders/test_reminders_course.py",
+                "tests/aftercare/test_aftercare_meetings.py")
+SQLITE_ONLY = ("tests/web/test_input_bounds.py",)
+ALL_ON_BOTH = os.environ.get("O2R_TEST_PG_ALL") == "1"
+PG_SERVER = os.environ.get("O2R_TEST_PG", "postgresql://127.0.0.1:5432/test")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_url" in metafunc.fixturenames:
+        path = metafunc.definition.path.as_posix()
+        if ALL_ON_BOTH or (any(part in path for part in BOTH_ENGINES)
+                           and not any(part in path for part in SQLITE_ONLY)):
+            metafunc.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh database for this run (o2r_t_<random>), dropped at the end. Without a server the
+    PostgreSQL cases skip, except in CI (CI=true) where they fail."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL not reachable at {PG_SERVER} (set O2R_TEST_PG): {exc}".splitlines()[0]
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"o2r_t_{secrets.token_hex(4)}"
+    admin.execute(f"CREATE DATABASE {name}")
+    base = PG_SERVER.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+_schemas = itertools.count(1)
+
+
+def pg_schema_url(database: str) -> str:
+    """A new empty schema in the run's database, as a URL whose connections use it."""
+    import psycopg
+
+    schema = f"s{next(_schemas)}"
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    # synchronous_commit off: a test needs no durability, and commits are most of its time.
+    return f"{database}?options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
+
+
 @pytest.fixture
-async def harness(tmp_path: Path, fakes: tuple[FakeTwilioApi, FakeTelegramApi]
-                  ) -> AsyncIterator[Harness]:
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite (the test's tmp_path file), else a fresh PostgreSQL schema's URL."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return None
+    return pg_schema_url(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, fakes: tuple[FakeTwilioApi, FakeTelegramApi],
+                  db_url: str | None) -> AsyncIterator[Harness]:
     tw, tg = fakes
     clock = FixedClock(T0)
     tw.now = clock.now  # Twilio's timestamps on the test's clock (the lookup compares them)
-    settings = test_settings(tmp_path / "o2r.db", tw.url, tg.url)
+    settings = test_settings(tmp_path / "o2r.db", tw.url, tg.url, db_url=db_url)
     app = create_app(settings, clock=clock, tick_seconds=3600)
     service: Service = app.state.service
     await service.start()

@@ -30,7 +30,7 @@ def filters_of(request: Request) -> dict[str, str]:
 
 
 def _where(f: dict[str, str]) -> tuple[str, list[Any]]:
-    where, args = ["1"], []
+    where, args = ["1 = 1"], []
     if f["actor"]:
         where.append("a.actor = ?")
         args.append(f["actor"])
@@ -48,7 +48,8 @@ def _where(f: dict[str, str]) -> tuple[str, list[Any]]:
 
 _SELECT = (
     "SELECT a.*, s.name AS actor_name, c.ref AS client_ref FROM audit_log a LEFT JOIN staff s"
-    " ON a.actor LIKE 'staff:%' AND s.id = CAST(substr(a.actor, 7) AS INTEGER)"
+    # Compared as text: PostgreSQL may cast every actor ("cli", "system") before the LIKE.
+    " ON a.actor = 'staff:' || CAST(s.id AS TEXT)"
     " LEFT JOIN clients c ON a.object_kind = 'client' AND c.id = a.object_id")
 
 

@@ -183,7 +183,7 @@ async def client_page(request: Request, user: User) -> Response:
         " CASE WHEN status = 'failed' OR delivery_status IN ('undelivered', 'failed')"
         " THEN COALESCE(last_error, 'not delivered (' || delivery_status || ')') END, language"
         " FROM outbox"
-        " WHERE client_id = ? AND op = 'send')"
+        " WHERE client_id = ? AND op = 'send') AS timeline"
         " ORDER BY at DESC, seq DESC LIMIT ?",
         (client_id, client_id, TIMELINE_LIMIT))))
     answers = check_ins(await database.all(

@@ -34,11 +34,11 @@ SEVERITY_ORDER = "CASE e.severity WHEN 'RED' THEN 0 WHEN 'AMBER' THEN 1 ELSE 2 E
 VIEWS = {
     "open": ("e.status <> 'resolved'", f"{SEVERITY_ORDER}, e.created_at"),
     "resolved": ("e.status = 'resolved'", "e.resolved_at DESC"),
-    "all": ("1", f"e.status = 'resolved', {SEVERITY_ORDER}, e.created_at"),
+    "all": ("1 = 1", f"e.status = 'resolved', {SEVERITY_ORDER}, e.created_at"),
 }
 
 
-async def escalations_for(database: Any, user: User, where: str = "1",
+async def escalations_for(database: Any, user: User, where: str = "1 = 1",
                           params: tuple[Any, ...] = (), order: str = VIEWS["open"][1],
                           limit: int = 200, at: str | None = None) -> list[dict[str, Any]]:
     """Escalations in the user's reach, each with who was told when (escalation_notices).

@@ -13,6 +13,11 @@ O2R_SAFETY_RETRY_CAP apart; other rows retry for O2R_RETRY_HORIZON from their fi
 are then `failed` with the reason. Final failures go to the `DeliveryHooks` the service hands in
 (fallback channel, reachability, findings), so this module never imports what sits above it.
 
+Several instances on one PostgreSQL database: the claim locks its rows (FOR UPDATE SKIP LOCKED),
+so each row goes to one instance, and marks them `claimed_until` now + O2R_CLAIM_LEASE. A row
+still 'sending' after its lease belongs to an instance that died: any instance queues it again,
+as below. SQLite has one instance, which requeues every 'sending' row at start.
+
 A crash while a row is 'sending' leaves its outcome unknown; at start such rows are queued again
 with `maybe_sent`, and before any resend of a `maybe_sent` SMS we ask Twilio whether it already
 took it (`TwilioSender.find_sent`): at most once. Telegram has no such lookup: a row whose send
@@ -91,8 +96,8 @@ class Dispatcher:
                       "sim": MAX_INFLIGHT}
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel_limit = {
-            "telegram": SlidingWindow(settings.telegram_rate),
-            "sms": SlidingWindow(settings.twilio_rate),
+            "telegram": SlidingWindow(settings.share(settings.telegram_rate)),
+            "sms": SlidingWindow(settings.share(settings.twilio_rate)),
         }
         self._chat_limits: dict[str, SlidingWindow] = {}
         self._group_limits: dict[str, SlidingWindow] = {}
@@ -133,8 +138,12 @@ class Dispatcher:
         await self.drain()
 
     async def _requeue_interrupted(self, tx: Tx) -> None:
-        rows = await tx.all("SELECT id FROM outbox WHERE status = 'sending'")
         now = iso(self.clock.now())
+        rows = await tx.all(
+            "SELECT id FROM outbox WHERE status = 'sending'"
+            " AND (claimed_until IS NULL OR claimed_until < ?)" + tx.SKIP_LOCKED,  # NULL: pre-021
+            (now,)) if tx.postgresql else await tx.all(
+            "SELECT id FROM outbox WHERE status = 'sending'")
         for (row_id,) in rows:
             # maybe_sent: the provider may have it; SMS asks Twilio before any resend.
             await tx.execute("UPDATE outbox SET status = 'queued', maybe_sent = 1, updated_at = ?"
@@ -154,6 +163,8 @@ class Dispatcher:
         return len(rows)
 
     async def _claim(self, tx: Tx) -> list[OutRow]:
+        if tx.postgresql:  # take over what a dead instance was sending
+            await self._requeue_interrupted(tx)
         rows: list[Any] = []
         for channel in self.senders:
             # Each channel claims only what it can send soon, so a slow SMS rate never holds
@@ -187,12 +198,13 @@ class Dispatcher:
                       AND (p.status = 'sending'
                            OR (p.status = 'queued' AND p.next_attempt_at <= ?)))
                 ORDER BY o.priority DESC, o.id
-                LIMIT ?""",
+                LIMIT ?""" + (" FOR UPDATE OF o SKIP LOCKED" if tx.postgresql else ""),
             (now, channel, now, limit),
         )
 
     async def _mark_claimed(self, tx: Tx, rows: list[Any]) -> list[OutRow]:
         now = iso(self.clock.now())
+        lease = iso(self.clock.now() + timedelta(seconds=self.settings.claim_lease))
         claimed: list[OutRow] = []
         for r in rows:
             if r["opted_out"] and not r["safety"]:
@@ -202,8 +214,8 @@ class Dispatcher:
                 continue
             await tx.execute(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?,"
-                " first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ?",
-                (now, now, r["id"]))
+                " first_attempt_at = COALESCE(first_attempt_at, ?), claimed_until = ? WHERE id = ?",
+                (now, now, lease, r["id"]))
             claimed.append(OutRow(
                 id=r["id"], channel=r["channel"], address=r["address"],
                 identity_id=r["identity_id"], body=r["body"],
@@ -223,7 +235,7 @@ class Dispatcher:
         limit = self._group_limits.get(address)
         if limit is None:
             limit = self._group_limits[address] = SlidingWindow(
-                self.settings.telegram_group_rate)
+                self.settings.share(self.settings.telegram_group_rate))
         return limit
 
     async def _throttle(self, row: OutRow, grants: list[tuple[SlidingWindow, Grant]]) -> None:
@@ -234,7 +246,7 @@ class Dispatcher:
             chat = self._chat_limits.get(row.address)
             if chat is None:
                 chat = self._chat_limits[row.address] = SlidingWindow(
-                    self.settings.telegram_chat_rate)
+                    self.settings.share(self.settings.telegram_chat_rate))
             limits.append((chat, 1.0))
             group = self.group_limit(row.address)
             if group is not None:
@@ -329,8 +341,8 @@ class Dispatcher:
             # A refusal gives the attempt back: it is "not now", not a failure.
             await tx.execute(
                 "UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = ?,"
-                " maybe_sent = maybe_sent OR ?, attempts = attempts - ?, updated_at = ?"
-                " WHERE id = ?",
+                " maybe_sent = CASE WHEN ? = 1 THEN 1 ELSE maybe_sent END,"
+                " attempts = attempts - ?, updated_at = ? WHERE id = ?",
                 (iso(now + timedelta(seconds=delay)), result.detail, int(result.maybe_sent),
                  int(result.refused), stamp, row.id))
             await self._attempt(tx, row.id, stamp, "refused" if result.refused else "retry",
@@ -340,9 +352,10 @@ class Dispatcher:
             if result.retry_after is not None and row.channel in ACCOUNT_WIDE_LIMITS:
                 # An account-wide limit: hold the whole channel, on the same clock as the rows.
                 await tx.execute(
-                    "UPDATE outbox SET next_attempt_at = MAX(next_attempt_at, ?)"
-                    " WHERE channel = ? AND status = 'queued'",
-                    (iso(now + timedelta(seconds=delay)), row.channel))
+                    "UPDATE outbox SET next_attempt_at = ? WHERE channel = ?"
+                    " AND status = 'queued' AND next_attempt_at < ?",
+                    (iso(now + timedelta(seconds=delay)), row.channel,
+                     iso(now + timedelta(seconds=delay))))
             return
         detail = result.detail if isinstance(result, SendError) else str(result)
         outcome = "permanent"

@@ -207,9 +207,9 @@ async def decide_role(tx: Tx, now: datetime, request_id: int, approve: bool,
     await tx.execute("UPDATE role_requests SET status = ?, decided_by = ?, decided_at = ?"
                      " WHERE id = ?", (status, actor, iso(now), request_id))
     if approve:
-        await tx.execute("UPDATE staff SET role = ?, active = CASE WHEN ? THEN 1 ELSE active END"
-                         " WHERE id = ?", (req["to_role"], req["from_role"] is None,
-                                           req["staff_id"]))
+        await tx.execute("UPDATE staff SET role = ?, active = CASE WHEN ? = 1 THEN 1 ELSE active"
+                         " END WHERE id = ?", (req["to_role"], req["from_role"] is None,
+                                               req["staff_id"]))
     await audit(tx, now, actor, f"staff.role_{status}", "staff", req["staff_id"],
                 request_id=request_id, from_role=req["from_role"], to_role=req["to_role"],
                 requested_by=req["requested_by"])

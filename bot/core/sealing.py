@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from bot.core.private_files import private_file
 
 if TYPE_CHECKING:
+    from bot.core.db import Tx
     from config.settings import Settings
 
 PREFIX = "f1:"  # marks a sealed value; anything else in a sealed column is legacy plain text
@@ -68,23 +69,11 @@ def is_sealed(stored: str) -> bool:
     return stored.startswith(PREFIX)
 
 
-def seal_legacy_totp(conn: object, settings: Settings) -> int:
-    """Seal TOTP seeds stored in plain text by earlier versions; on the writer connection at
-    open, in one transaction. Returns how many were sealed."""
-    import sqlite3
-
-    assert isinstance(conn, sqlite3.Connection)
-    rows = conn.execute("SELECT staff_id, secret FROM staff_totp"
-                        " WHERE secret NOT LIKE 'f1:%'").fetchall()
-    if not rows:
-        return 0
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for staff_id, secret in rows:
-            conn.execute("UPDATE staff_totp SET secret = ? WHERE staff_id = ? AND secret = ?",
-                         (seal(settings, secret), staff_id, secret))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+async def seal_legacy_totp(tx: Tx) -> int:
+    """Seal TOTP seeds stored in plain text by earlier versions; once at open, in one
+    transaction. Returns how many were sealed."""
+    rows = await tx.all("SELECT staff_id, secret FROM staff_totp WHERE secret NOT LIKE 'f1:%'")
+    for staff_id, secret in rows:
+        await tx.execute("UPDATE staff_totp SET secret = ? WHERE staff_id = ? AND secret = ?",
+                         (seal(tx.settings, secret), staff_id, secret))
     return len(rows)

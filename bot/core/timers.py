@@ -3,8 +3,11 @@
 Each kind of timer has one handler, registered by the module that owns it (flow timeouts,
 reminders, missed-check-in windows, acknowledgement deadlines). A handler runs inside the claim
 transaction, in its own savepoint, so its effects and the row's 'done' commit together: a restart
-or a second claimer can never run it twice. A failing handler is retried with backoff and then
-marked failed, visibly, rather than lost.
+or a second claimer can never run it twice. With several instances on PostgreSQL the claim locks
+its rows (FOR UPDATE SKIP LOCKED): another instance takes other rows, and the lease on a claimed
+row is the claiming transaction itself (an instance that dies mid-run has its transaction
+rolled back by the server, and the row is due again for the others). A failing handler is
+retried with backoff and then marked failed, visibly, rather than lost.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ async def run_due(tx: Tx, now: datetime, limit: int = CLAIM_BATCH) -> int:
     """Claim and run every due timer (up to `limit`) in this transaction. Returns how many ran."""
     rows = await tx.all(
         "SELECT id, key, kind, client_id, due_at, payload, attempts FROM timers"
-        " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+        " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?" + tx.SKIP_LOCKED,
         (iso(now), limit))
     for row in rows:
         timer = _timer(row)

@@ -91,7 +91,7 @@ async def duty(tx: Tx, now: datetime, kind: str) -> int | None:
 
 async def people_for(tx: Tx, now: datetime, client_id: int | None) -> People:
     r = await tx.one(
-        "SELECT c.officer_id, s.available AND s.active FROM clients c"
+        "SELECT c.officer_id, s.available = 1 AND s.active = 1 FROM clients c"
         " JOIN staff s ON s.id = c.officer_id WHERE c.id = ?", (client_id,)) \
         if client_id is not None else None
     supervisors = [row[0] for row in await tx.all(

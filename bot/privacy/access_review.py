@@ -48,7 +48,7 @@ async def accounts(db: Reader, since: datetime) -> list[Account]:
         " (SELECT MAX(at) FROM (SELECT MAX(l.at) AS at FROM login_attempts l"
         "   WHERE l.username = s.username AND l.outcome = 'ok'"
         "   UNION ALL SELECT MAX(a.created_at) FROM admin_sessions a"
-        "   WHERE a.staff_id = s.id AND a.stage = 'full')) AS last_sign_in,"
+        "   WHERE a.staff_id = s.id AND a.stage = 'full') AS signed) AS last_sign_in,"
         " (SELECT COUNT(DISTINCT g.object_id) FROM audit_log g WHERE g.actor = 'staff:' || s.id"
         "   AND g.action = 'client.viewed' AND g.at >= ?) AS clients_opened"
         " FROM staff s WHERE s.username IS NOT NULL ORDER BY s.role, s.name", (iso(since),))

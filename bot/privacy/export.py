@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.core.clock import iso, parse_iso
-from bot.privacy.purge import Reader
+from bot.core.db import Database
 from bot.privacy.schedule import current
 
 # Columns that name a member of staff, shown as a name or a role.
@@ -33,23 +33,22 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).parent),
                    autoescape=select_autoescape(["html"]))
 
 
-async def client_tables(db: Reader) -> list[str]:
-    rows = await db.all(
-        "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND m.name <> 'clients'"
-        " AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = 'client_id')"
-        " ORDER BY m.name")
-    return [r[0] for r in rows if r[0] not in SKIP_TABLES]
+async def client_tables(db: Database) -> dict[str, list[str]]:
+    """Tables with a client_id column (but clients itself) and their columns, by name."""
+    return {table: columns for table, columns in sorted((await db.columns()).items())
+            if "client_id" in columns and table != "clients" and table not in SKIP_TABLES}
 
 
-async def gather(db: Reader, client_id: int, now: datetime) -> dict[str, Any]:
+async def gather(db: Database, client_id: int, now: datetime) -> dict[str, Any]:
     """Everything about the client, JSON-ready, staff shown as the organisation decided."""
     client = await db.all("SELECT * FROM clients WHERE id = ?", (client_id,))
     if not client:
         raise LookupError("no such client")
     data: dict[str, Any] = {"generated_at": iso(now), "client": dict(client[0])}
-    for table in await client_tables(db):
+    for table, columns in (await client_tables(db)).items():
+        order = "id" if "id" in columns else columns[0]  # the order rows were written in
         data[table] = [dict(r) for r in await db.all(
-            f"SELECT * FROM {table} WHERE client_id = ? ORDER BY rowid", (client_id,))]
+            f"SELECT * FROM {table} WHERE client_id = ? ORDER BY {order}", (client_id,))]
     data["escalation_notices"] = [dict(r) for r in await db.all(
         "SELECT n.* FROM escalation_notices n JOIN escalations e ON e.id = n.escalation_id"
         " WHERE e.client_id = ? ORDER BY n.id", (client_id,))]

@@ -135,7 +135,7 @@ def parts(kind: str, schedule: Schedule) -> tuple[Part, ...]:
     if kind == "client_records":
         # Purged by erase.erase, one client at a time (see purge_batch).
         return (Part("client records (erased)", f"SELECT cid AS id, closed_at AS event_at"
-                     f" FROM ({closed})", ()),)
+                     f" FROM ({closed}) AS closed", ()),)
     if kind == "audit_log":
         return (Part(
             "audit entries",
@@ -149,10 +149,12 @@ def parts(kind: str, schedule: Schedule) -> tuple[Part, ...]:
     raise LookupError(kind)
 
 
-# Deleted rows leave their count behind (metric, UTC day, dimension).
+# Deleted rows leave their count behind (metric, UTC day, dimension). The table's name on `n`:
+# PostgreSQL finds a bare `n` ambiguous (the row's or excluded's).
 _TALLY = ("INSERT INTO retention_tallies (metric, day, dimension, n)"
           " SELECT {metric}, {day}, {dim}, COUNT(*) FROM {table} WHERE id IN ({{ids}})"
-          " GROUP BY 2, 3 ON CONFLICT (metric, day, dimension) DO UPDATE SET n = n + excluded.n")
+          " GROUP BY 2, 3 ON CONFLICT (metric, day, dimension) DO UPDATE SET"
+          " n = retention_tallies.n + excluded.n")
 
 
 class Reader(Protocol):
@@ -170,7 +172,7 @@ async def purge_batch(tx: Tx, now: datetime, schedule: Schedule | None = None
         cutoff = iso(kind.cutoff(now))
         for part in parts(name, schedule):
             ids = [r[0] for r in await tx.all(
-                f"SELECT id FROM ({part.eligible}) WHERE event_at < ? ORDER BY event_at, id"
+                f"SELECT id FROM ({part.eligible}) AS eligible WHERE event_at < ? ORDER BY event_at, id"
                 " LIMIT ?", (cutoff, schedule.batch))]
             if not ids:
                 continue
@@ -209,9 +211,9 @@ async def report(db: Reader, now: datetime, schedule: Schedule | None = None
         next_event: str | None = None
         for part in parts(name, schedule):
             due += int(await db.value(
-                f"SELECT COUNT(*) FROM ({part.eligible}) WHERE event_at < ?", (cutoff,)) or 0)
+                f"SELECT COUNT(*) FROM ({part.eligible}) AS eligible WHERE event_at < ?", (cutoff,)) or 0)
             first = await db.value(
-                f"SELECT MIN(event_at) FROM ({part.eligible}) WHERE event_at >= ?", (cutoff,))
+                f"SELECT MIN(event_at) FROM ({part.eligible}) AS eligible WHERE event_at >= ?", (cutoff,))
             if first and (next_event is None or first < next_event):
                 next_event = first
         next_at = (iso(parse_iso(next_event) + timedelta(days=kind.days))

@@ -20,7 +20,7 @@ from tests.admin_web.support import (
 )
 from tests.admin_web.support import demo as demo_fixture
 from tests.admin_web.support import panels as panels_fixture
-from tests.conftest import Harness
+from tests.conftest import Harness, engine_env
 
 # The shared fixtures, under the names tests ask for.
 demo = demo_fixture
@@ -171,11 +171,12 @@ async def test_lock_out_after_repeated_failures_survives_a_restart(
         assert (await panel.login("dana", "wrong-password-here")).status_code == 400
     locked = await panel.login("dana")  # the right password, but locked
     assert locked.status_code == 429 and panel.session is None
-    # Kept in the database, not in memory: a new connection to the file (as after a restart)
+    # Kept in the database, not in memory: a new connection to it (as after a restart)
     # sees the same lock.
     from bot.core.db import Database
 
-    async with Database(harness.service.settings.db_path) as reopened:
+    settings = harness.service.settings
+    async with Database(settings.db_path, settings) as reopened:
         assert await throttle.check(reopened, datetime.now(UTC), "dana", "127.0.0.1") is not None
     # Other people are not locked out by dana's lock.
     assert (await panels().login("lee")).status_code == 303
@@ -305,7 +306,7 @@ async def test_the_first_admin_from_the_cli_can_sign_in(harness: Harness, panels
     import os
     import sys
 
-    env = {**os.environ, "O2R_DB": str(harness.service.settings.db_path), "O2R_MODE": "demo"}
+    env = {**os.environ, **engine_env(harness.service.settings), "O2R_MODE": "demo"}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "staff", "add", "--name", "First Admin", "--role",
         "admin", "--username", "root-admin", "--password-stdin", env=env,

@@ -169,7 +169,7 @@ async def fingerprint(h: Harness) -> tuple[Any, ...]:
         "SELECT group_concat(status || at) FROM appointments", "SELECT COUNT(*) FROM appointments",
         "SELECT COUNT(*) FROM course_sessions", "SELECT COUNT(*) FROM course_enrolments",
         "SELECT COUNT(*) FROM course_attendance", "SELECT COUNT(*) FROM identities",
-        "SELECT group_concat(available || active || role || COALESCE(password_hash, ''))"
+        "SELECT group_concat(available || '/' || active || role || COALESCE(password_hash, ''))"
         " FROM staff", "SELECT group_concat(status) FROM role_requests",
         "SELECT COUNT(*) FROM staff_setup_links",
         "SELECT COUNT(*) FROM staff", "SELECT group_concat(ends_at) FROM rota",

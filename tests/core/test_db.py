@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.db import BATCH_MAX, MIGRATIONS, Database, Tx, drive, migrate
+from bot.core import db as storage
+from bot.core.db import BATCH_MAX, Database, IntegrityError, Tx, drive, migrate
 
 
 class Boom(Exception):
@@ -24,9 +25,15 @@ async def _make_table(tx: Tx) -> None:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """An open database on a temp file, with a `notes` table of our own."""
-    database = await Database(tmp_path / "o2r.db").open()
+def target(tmp_path: Path, db_url: str | None) -> Path | str:
+    """Where the test's database lives: a temp SQLite file or a fresh PostgreSQL schema."""
+    return db_url or tmp_path / "o2r.db"
+
+
+@pytest.fixture
+async def db(target: Path | str) -> AsyncIterator[Database]:
+    """An open database (either engine), with a `notes` table of our own."""
+    database = await Database(target).open()
     await database.write(_make_table)
     try:
         yield database
@@ -48,7 +55,21 @@ async def notes(db: Database) -> list[str]:
 
 
 def migration_files() -> list[tuple[int, str]]:
-    return sorted((int(p.name[:3]), p.stem) for p in MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql"))
+    return [(int(p.name[:3]), p.stem) for p in storage.migration_files()]
+
+
+def read_elsewhere(db: Database, sql: str) -> list[tuple[object, ...]]:
+    """Rows as a separate connection sees them (what is committed)."""
+    if db.url is not None:
+        import psycopg
+
+        with psycopg.connect(db.url) as other:
+            return [tuple(r) for r in other.execute(sql).fetchall()]
+    other = sqlite3.connect(db.path)
+    try:
+        return [tuple(r) for r in other.execute(sql)]
+    finally:
+        other.close()
 
 
 # Group commit --------------------------------------------------------------------------------
@@ -105,13 +126,13 @@ async def test_constraint_violation_fails_only_that_write(db: Database) -> None:
 
     results = await asyncio.gather(db.write(dup_after_insert), db.write(insert("ok")),
                                    return_exceptions=True)
-    assert isinstance(results[0], sqlite3.IntegrityError)
+    assert isinstance(results[0], IntegrityError)
     assert await notes(db) == ["dup", "ok"]
 
 
-async def test_write_on_closed_database_raises(tmp_path: Path) -> None:
+async def test_write_on_closed_database_raises(target: Path | str) -> None:
     """Writing before open or after close is refused, not queued forever."""
-    database = Database(tmp_path / "closed.db")
+    database = Database(target)
     with pytest.raises(RuntimeError, match="not open"):
         await database.write(insert("x"))
     await database.open()
@@ -162,11 +183,7 @@ async def test_after_commit_runs_only_once_committed(db: Database) -> None:
     seen: list[list[str]] = []
 
     def check() -> None:
-        other = sqlite3.connect(db.path)
-        try:
-            seen.append([r[0] for r in other.execute("SELECT v FROM notes")])
-        finally:
-            other.close()
+        seen.append([r[0] for r in read_elsewhere(db, "SELECT v FROM notes")])
 
     async def fn(tx: Tx) -> None:
         await tx.execute("INSERT INTO notes (v) VALUES ('committed')")
@@ -287,20 +304,49 @@ async def test_fresh_database_gets_every_migration_once(db: Database) -> None:
     assert [(r[0], r[1]) for r in rows] == migration_files()
 
 
-async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+async def test_reopening_applies_nothing_twice(target: Path | str) -> None:
     """A second open (and a direct `migrate`) finds every migration recorded and applies none."""
-    path = tmp_path / "again.db"
-    async with Database(path) as first:
+    async with Database(target) as first:
         applied = await first.all("SELECT version, applied_at FROM schema_migrations ORDER BY version")
-    async with Database(path) as second:
+    async with Database(target) as second:
         again = await second.all("SELECT version, applied_at FROM schema_migrations ORDER BY version")
     assert [tuple(r) for r in again] == [tuple(r) for r in applied]
 
-    conn = sqlite3.connect(path, isolation_level=None)
+    if isinstance(target, str):
+        from bot.core import pg
+
+        with pg.connect(target) as conn:
+            assert storage.migrate_pg(conn) == []
+        return
+    conn = sqlite3.connect(target, isolation_level=None)
     try:
         assert migrate(conn) == []
     finally:
         conn.close()
+
+
+async def test_instances_starting_together_apply_each_migration_once(
+        target: Path | str) -> None:
+    """Three opens at once on one empty database: every version recorded once, all open."""
+    dbs = [Database(target) for _ in range(3)]
+    await asyncio.gather(*(d.open() for d in dbs))
+    try:
+        rows = await dbs[0].all("SELECT version, name FROM schema_migrations ORDER BY version")
+        assert [(r[0], r[1]) for r in rows] == migration_files()
+    finally:
+        for d in dbs:
+            await d.close()
+
+
+async def test_both_engines_end_with_the_same_tables_and_columns(
+        tmp_path: Path, pg_database: str) -> None:
+    """After all migrations SQLite and PostgreSQL have the same tables, columns in order
+    (a PostgreSQL override of a SQLite rebuild must land on the same schema)."""
+    from tests.conftest import pg_schema_url
+
+    async with Database(tmp_path / "lite.db") as lite, \
+            Database(pg_schema_url(pg_database)) as big:
+        assert await lite.columns() == await big.columns()
 
 
 def test_migrate_on_a_bare_connection_applies_all_in_order(tmp_path: Path) -> None:
@@ -327,12 +373,31 @@ async def test_reads_see_committed_writes(db: Database) -> None:
     assert await db.value("SELECT v FROM notes WHERE id = -1") is None
 
 
-async def test_backup_holds_the_same_rows(db: Database, tmp_path: Path) -> None:
+async def test_a_nul_in_a_string_is_stored_not_refused(db: Database) -> None:
+    """PostgreSQL's text cannot hold NUL: there it becomes U+FFFD instead of failing the write
+    (an inbound message would be lost); SQLite keeps it. Reads with a NUL parameter work too."""
+    rowid = await db.write(insert("a\x00b"))
+    stored = await db.value("SELECT v FROM notes WHERE id = ?", (rowid,))
+    assert stored == ("a\ufffdb" if db.url else "a\x00b")
+    assert await db.value("SELECT COUNT(*) FROM notes WHERE v = ?", ("a\x00b",)) == 1
+
+
+async def test_like_ignores_case_on_both_engines(db: Database) -> None:
+    """SQLite's LIKE ignores (ASCII) case, PostgreSQL's does not: it is translated to ILIKE."""
+    await db.write(insert("D-001"))
+    assert await db.value("SELECT COUNT(*) FROM notes WHERE v LIKE ?", ("d-00%",)) == 1
+    assert await db.value("SELECT COUNT(*) FROM notes WHERE v NOT LIKE 'd%'") == 0
+
+
+async def test_backup_holds_the_same_rows(tmp_path: Path) -> None:
     """`backup` writes a file that opens on its own with the same rows and migrations."""
+    db = await Database(tmp_path / "o2r.db").open()
+    await db.write(_make_table)
     for v in ("one", "two", "three"):
         await db.write(insert(v))
     target = tmp_path / "backups" / "copy.db"
     await db.backup(target)
+    await db.close()
 
     conn = sqlite3.connect(target)
     try:
@@ -343,13 +408,37 @@ async def test_backup_holds_the_same_rows(db: Database, tmp_path: Path) -> None:
     assert versions == [v for v, _ in migration_files()]
 
 
-async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
-    """Rows written before close are there after a fresh open of the same file."""
-    path = tmp_path / "persist.db"
-    async with Database(path) as first:
+async def test_data_survives_close_and_reopen(target: Path | str) -> None:
+    """Rows written before close are there after a fresh open of the same database."""
+    async with Database(target) as first:
         await first.write(_make_table)
         await asyncio.gather(*(first.write(insert(f"r{i}")) for i in range(20)))
-    async with Database(path) as second:
+    async with Database(target) as second:
         assert await notes(second) == [f"r{i}" for i in range(20)]
         await second.write(insert("after-reopen"))
         assert await second.value("SELECT COUNT(*) FROM notes") == 21
+
+
+async def test_a_lock_held_elsewhere_delays_the_write_without_failing_it(
+        db: Database, target: Path | str) -> None:
+    """PostgreSQL: a write whose advisory lock another instance holds is undone and run again
+    once it is free (its neighbours commit meanwhile); SQLite: the lock is already ours."""
+
+    async def locked(tx: Tx) -> int:
+        await tx.advisory_lock(7, 42)
+        return await tx.execute("INSERT INTO notes (v) VALUES ('locked')")
+
+    if isinstance(target, Path):
+        assert await db.write(locked) > 0
+        return
+    import psycopg
+
+    with psycopg.connect(target) as other:  # another instance, mid-transaction
+        other.execute("SELECT pg_advisory_xact_lock(7, 42)")
+        pending = asyncio.ensure_future(db.write(locked))
+        await asyncio.sleep(0.2)
+        assert not pending.done()
+        await db.write(insert("meanwhile"))
+        other.commit()
+    assert await asyncio.wait_for(pending, 5) > 0
+    assert await notes(db) == ["meanwhile", "locked"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.db import MIGRATIONS, _split_sql, migrate
+from bot.core.db import _split_sql, migrate, migration_files
 
 AT = "2026-11-25T10:00:00.000000Z"
 
@@ -18,7 +18,7 @@ def up_to(conn: sqlite3.Connection, before: int) -> None:
     recorded)."""
     conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
                  " name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-    for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
+    for path in migration_files():  # SQLite's files, not the .postgresql.sql versions
         if int(path.name[:3]) >= before:
             break
         for statement in _split_sql(path.read_text(encoding="utf-8")):
