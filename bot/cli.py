@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.clock import SystemClock
-from bot.core.db import Database, Tx
+from bot.core.db import Database, Tx, all_of
 from bot.core.people import CASE_ROLES, REFERRAL_SOURCES, ROLES, STAGES
 from config.settings import ConfigError, Settings, load_settings
 
@@ -229,8 +229,7 @@ async def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> list[d
         rows = await db.all(
             "SELECT s.id, s.name, s.role, s.username, s.available, s.active,"
             " (SELECT COUNT(*) FROM clients c WHERE c.officer_id = s.id) AS clients"
-            " FROM staff s" + (f" WHERE {' AND '.join(where)}" if where else "")
-            + " ORDER BY s.name, s.id", params)
+            f" FROM staff s WHERE {all_of(where)} ORDER BY s.name, s.id", params)
     data = [dict(r) | {"available": bool(r["available"]), "active": bool(r["active"])}
             for r in rows]
     emit(args, data, "\n".join(
@@ -244,7 +243,7 @@ async def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> list[d
 @command("client list")
 async def cmd_client_list(args: argparse.Namespace, settings: Settings) -> list[dict[str, Any]]:
     """The caseload by reference; ids are what the panel's addresses use."""
-    where, params = ["1 = 1"], []
+    where, params = [], []
     for key, column in (("officer", "c.officer_id"), ("stage", "c.stage")):
         if getattr(args, key):
             where.append(f"{column} = ?")
@@ -257,7 +256,7 @@ async def cmd_client_list(args: argparse.Namespace, settings: Settings) -> list[
             " (SELECT COUNT(*) FROM escalations e WHERE e.client_id = c.id"
             "  AND e.status <> 'resolved') AS open_escalations"
             " FROM clients c JOIN staff s ON s.id = c.officer_id"
-            f" WHERE {' AND '.join(where)} ORDER BY c.ref", params)
+            f" WHERE {all_of(where)} ORDER BY c.ref", params)
     data = [dict(r) | {"consented": bool(r["consented"])} for r in rows]
     emit(args, data, "\n".join(
         f"{d['id']:>4}  {d['ref']:<12} {d['first_name']:<14} {d['stage']:<18}"

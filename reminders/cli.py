@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from bot.cli import command, emit, in_db, leaf, now
 from bot.core.clock import iso, parse_iso
-from bot.core.db import Database, Tx
+from bot.core.db import Database, Tx, all_of
 from bot.core.people import client_id_by_ref
 from bot.core.rota import parse_local
 from config.settings import Settings
@@ -145,7 +145,7 @@ async def cmd_course_reschedule_session(args: argparse.Namespace, settings: Sett
 async def cmd_appointment_list(args: argparse.Namespace,
                                settings: Settings) -> list[dict[str, Any]]:
     """Appointments from today on (or all with --all), soonest first; ids for reschedule etc."""
-    where, params = ["1"], []
+    where, params = [], []
     if not args.all:
         where.append("a.status = 'scheduled' AND a.at >= ?")
         params.append(iso(now()))
@@ -158,7 +158,7 @@ async def cmd_appointment_list(args: argparse.Namespace,
             " a.recurrence, (SELECT COUNT(*) FROM timers t WHERE t.status = 'pending'"
             "  AND t.key >= 'reminder:' || a.id || ':' AND t.key < 'reminder:' || a.id || ';')"
             " AS reminders FROM appointments a JOIN clients c ON c.id = a.client_id"
-            f" WHERE {' AND '.join(where)} ORDER BY a.at, a.id", params)
+            f" WHERE {all_of(where)} ORDER BY a.at, a.id", params)
     z = ZoneInfo(settings.timezone)
     data = [dict(r) | {"at_local": parse_iso(r["at"]).astimezone(z).strftime(
         "%a %d %b %Y %H:%M %Z")} for r in rows]

@@ -16,6 +16,7 @@ from admin_web.permissions import User
 from admin_web.templating import page
 from admin_web.web import db, now
 from bot.core.audit import audit
+from bot.core.db import all_of
 
 PAGE_SIZE = 100
 CSV_LIMIT = 50_000
@@ -30,7 +31,7 @@ def filters_of(request: Request) -> dict[str, str]:
 
 
 def _where(f: dict[str, str]) -> tuple[str, list[Any]]:
-    where, args = ["1 = 1"], []
+    where, args = [], []
     if f["actor"]:
         where.append("a.actor = ?")
         args.append(f["actor"])
@@ -43,7 +44,7 @@ def _where(f: dict[str, str]) -> tuple[str, list[Any]]:
     if f["object"]:
         where.append("a.object_id = ?")
         args.append(int(f["object"]))
-    return " AND ".join(where), args
+    return all_of(where), args
 
 
 _SELECT = (

@@ -129,6 +129,12 @@ class Tx:
         return result
 
 
+def all_of(conditions: Sequence[str]) -> str:
+    """Conditions joined for a WHERE clause; with none, a true one. Not a bare `1`: PostgreSQL
+    wants a boolean where SQLite takes any number."""
+    return " AND ".join(conditions) or "1 = 1"
+
+
 def drive(coro: Coroutine[Any, Any, T]) -> T:
     """Run a write coroutine to completion on this thread; it must never really suspend."""
     try:

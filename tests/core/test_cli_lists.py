@@ -8,7 +8,9 @@ import pytest
 
 
 @pytest.fixture
-def o2r(cli):  # type: ignore[no-untyped-def]
+def o2r(cli, db_url, monkeypatch):  # type: ignore[no-untyped-def]
+    if db_url is not None:  # the same commands on PostgreSQL (a bare `1` condition broke there)
+        monkeypatch.setenv("O2R_DB", db_url)
     assert cli("staff", "add", "--name", "Dana Hughes", "--role", "officer")[0] == 0
     assert cli("staff", "add", "--name", "Mo Reid", "--role", "mentor")[0] == 0
     assert cli("staff", "add", "--name", "Ash Patel", "--role", "officer")[0] == 0
